@@ -1,0 +1,10 @@
+"""/api/v1: one NinjaAPI; each app contributes routers (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
+
+from worksafe.core.api import build_api
+from worksafe.core.api_routes import router as jurisdiction_router
+from worksafe.enterprises.api import enterprise_router, licence_router
+
+api = build_api()
+api.add_router("/jurisdictions/", jurisdiction_router)
+api.add_router("/enterprises/enterprises/", enterprise_router)
+api.add_router("/enterprises/licences/", licence_router)

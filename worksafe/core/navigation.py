@@ -1,0 +1,56 @@
+"""Role-aware navigation: the four platforms as top-level sections; items hidden without permission."""
+
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    url_name: str
+    perm: str
+    icon: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str
+    icon: str
+    items: list = field(default_factory=list)
+
+
+# 一张网四平台. Later modules add their items to the platform they belong to.
+MENU = [
+    Section(_("Integrated information"), "ti-building-community", [  # 安全生产综合信息平台
+        Item(_("Enterprises"), "enterprises:enterprise_list", "enterprises.view_enterprise", "ti-building-factory"),
+        Item(_("Licences"), "enterprises:licence_list", "enterprises.view_licence", "ti-license"),
+    ]),
+    Section(_("Major risk control"), "ti-flame", []),  # 重大安全风险管控平台
+    Section(_("Hazard investigation"), "ti-zoom-check", []),  # 隐患排查治理信息平台
+    Section(_("Emergency command"), "ti-urgent", []),  # 安全生产应急救援指挥平台
+    Section(_("Administration"), "ti-settings", [
+        Item(_("Users"), "core:user_list", "core.view_user", "ti-users"),
+        Item(_("Audit log"), "core:audit_list", "core.view_auditentry", "ti-list-search"),
+    ]),
+]
+
+
+def _url(name):
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def menu(request):
+    """Context processor: the sections and items this user may open."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"menu": []}
+    sections = []
+    for section in MENU:
+        items = [(item, url) for item in section.items if user.has_perm(item.perm) and (url := _url(item.url_name))]
+        sections.append({"label": section.label, "icon": section.icon, "items": items})
+    return {"menu": sections}

@@ -1,0 +1,65 @@
+"""Roles: each is an auth Group with a fixed set of permissions (what a user may do).
+
+Where a user may do it comes from the organisation (see core/scoping.py). Every app adds its
+permissions here, as "app_label.codename" strings, so the whole matrix reads in one place.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+ENTERPRISE_STAFF = "enterprise_staff"
+ENTERPRISE_HEAD = "enterprise_head"
+REGULATOR_STAFF = "regulator_staff"
+REGULATOR_LEADER = "regulator_leader"
+INDUSTRY_STAFF = "industry_staff"
+INSPECTOR = "inspector"
+COMMANDER = "commander"
+SYSTEM_ADMIN = "system_admin"
+SECURITY_ADMIN = "security_admin"
+AUDIT_ADMIN = "audit_admin"
+
+ROLE_LABELS = {
+    ENTERPRISE_STAFF: _("Enterprise staff"),
+    ENTERPRISE_HEAD: _("Enterprise head"),
+    REGULATOR_STAFF: _("Regulator staff"),
+    REGULATOR_LEADER: _("Regulator leader"),
+    INDUSTRY_STAFF: _("Industry department staff"),
+    INSPECTOR: _("Inspector"),
+    COMMANDER: _("Emergency commander"),
+    SYSTEM_ADMIN: _("System administrator"),
+    SECURITY_ADMIN: _("Security administrator"),
+    AUDIT_ADMIN: _("Audit administrator"),
+}
+
+# 三权分立 (GB/T 22239 8.1.5): no person holds two of these.
+ADMIN_ROLES = frozenset({SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN})
+
+_ENTERPRISE_READ = ["enterprises.view_enterprise", "enterprises.view_licence", "core.view_jurisdiction"]
+_ENTERPRISE_WRITE = ["enterprises.change_enterprise", "enterprises.add_licence", "enterprises.change_licence",
+                     "enterprises.delete_licence"]
+_REGISTRY_WRITE = ["enterprises.add_enterprise", "enterprises.change_enterprise", "enterprises.delete_enterprise",
+                   "enterprises.import_enterprise", *_ENTERPRISE_WRITE[1:]]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    ENTERPRISE_STAFF: [*_ENTERPRISE_READ],
+    ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE],
+    REGULATOR_STAFF: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise"],
+    REGULATOR_LEADER: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise"],
+    INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise"],
+    INSPECTOR: [*_ENTERPRISE_READ],
+    COMMANDER: [*_ENTERPRISE_READ],
+    SYSTEM_ADMIN: ["core.view_user", "core.add_user", "core.change_user", "core.view_organisation",
+                   "core.add_organisation", "core.change_organisation", "core.view_jurisdiction"],
+    SECURITY_ADMIN: ["core.view_user", "core.assign_roles", "core.unlock_user"],
+    AUDIT_ADMIN: ["core.view_auditentry", "core.verify_auditentry"],
+}
+
+
+def sync_roles(**kwargs) -> None:
+    """Create or update one Group per role with exactly its permissions (post_migrate)."""
+    from django.contrib.auth.models import Group, Permission
+
+    perms = {f"{p.content_type.app_label}.{p.codename}": p
+             for p in Permission.objects.select_related("content_type")}
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set([perms[n] for n in names if n in perms])

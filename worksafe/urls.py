@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from worksafe.api import api
+from worksafe.core.views import healthz
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("enterprises/", include("worksafe.enterprises.urls")),
+    path("", include(("worksafe.core.urls", "core"))),
+    path("", include("worksafe.dashboard.urls")),
+]
