@@ -161,11 +161,11 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # TOTP second factor: available to everyone; required for these roles (comma separated).
+# Development mode (WORKSAFE_DEV=True, `make run`) requires it of nobody so that the demo can be tried at once.
+_OTP_DEFAULT = "system_admin,security_admin,audit_admin,regulator_staff,regulator_leader,industry_staff,inspector"
 OTP_REQUIRED_ROLES = [
-    r for r in os.environ.get(
-        "OTP_REQUIRED_ROLES",
-        "system_admin,security_admin,audit_admin,regulator_staff,regulator_leader,industry_staff,inspector",
-    ).split(",") if r
+    r for r in os.environ.get("OTP_REQUIRED_ROLES", "" if os.environ.get("WORKSAFE_DEV") == "True" else _OTP_DEFAULT)
+    .split(",") if r
 ]
 OTP_TOTP_ISSUER = "WorkSafe Fujian"
 
