@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
+from ninja.security import HttpBearer, SessionAuth
 
 from worksafe.core import audit
 from worksafe.core.models import ApiToken, AuditEntry

@@ -39,21 +39,31 @@ class Column:
         return value
 
 
-def columns_for(model: type[models.Model], paths: Iterable[str]) -> list[Column]:
-    """Columns with headers from the fields' verbose names (translated when rendered)."""
+def columns_for(model: type[models.Model], paths: Iterable[str | tuple[str, str]]) -> list[Column]:
+    """Columns with headers from the fields' verbose names (translated when rendered).
+
+    A path through a relation to its `name` is headed by the relation (`county__name` → 县(市、区));
+    pass `(path, header)` to name a column explicitly.
+    """
     result = []
-    for path in paths:
-        current = model
-        header = path
-        for part in path.split("__"):
+    for entry in paths:
+        if isinstance(entry, tuple):
+            result.append(Column(*entry))
+            continue
+        current, header, relation = model, entry, None
+        for part in entry.split("__"):
             try:
                 field = current._meta.get_field(part)
             except FieldDoesNotExist:
                 header = part
                 break
             header = field.verbose_name
-            current = field.related_model or current
-        result.append(Column(path, header))
+            if field.is_relation:
+                relation = field
+                current = field.related_model
+        if relation is not None and entry.endswith("__name"):
+            header = relation.verbose_name
+        result.append(Column(entry, header))
     return result
 
 

@@ -114,7 +114,7 @@ class ScopedListView(ScopedMixin, View):
         count = qs.count()
         audit.record(AuditEntry.Action.EXPORT, object_type=self.model._meta.label_lower,
                      detail=_("{n} rows; filters: {f}").format(n=count, f=self.request.GET.urlencode())[:500])
-        name = "{}-{}.xlsx".format(self.model._meta.verbose_name_plural, timezone.localdate().isoformat())
+        name = f"{self.model._meta.verbose_name_plural}-{timezone.localdate().isoformat()}.xlsx"
         return excel.export_response(name, cols, qs.iterator(chunk_size=2000))
 
 
@@ -378,8 +378,9 @@ class ScopedImportView(ScopedMixin, View):
 
 def _row_estimate(data: bytes) -> int:
     try:
-        from openpyxl import load_workbook
         import io
+
+        from openpyxl import load_workbook
 
         return load_workbook(io.BytesIO(data), read_only=True).worksheets[0].max_row or 0
     except Exception:

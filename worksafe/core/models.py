@@ -155,6 +155,9 @@ class PasswordHistory(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d}"
+
 
 class ApiToken(models.Model):
     """A machine credential for the API (接口令牌); only its SHA-256 is stored."""
@@ -256,6 +259,9 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.filename
 
     @property
     def percent(self) -> int:

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import django_filters
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,8 +31,9 @@ class EnterpriseFilterSet(ScopedFilterSet):
     tier = django_filters.ChoiceFilter(label=_("Supervision tier"), choices=SupervisionTier.choices)
     scale = django_filters.ChoiceFilter(label=_("Scale"), choices=Scale.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=EnterpriseStatus.choices)
-    licence_expiring = django_filters.BooleanFilter(label=_("Licence expiring or expired"),
-                                                    method="filter_licence_expiring")
+    licence_expiring = django_filters.ChoiceFilter(label=_("Licence expiring or expired"),
+                                                   choices=[("yes", _("Yes")), ("no", _("No"))],
+                                                   method="filter_licence_expiring")
 
     class Meta:
         model = Enterprise
@@ -39,13 +43,11 @@ class EnterpriseFilterSet(ScopedFilterSet):
         return queryset.filter(industry_id=value.pk) if value else queryset
 
     def filter_licence_expiring(self, queryset, name, value):
-        if value is None:
+        if not value:
             return queryset
-        from django.conf import settings
-
-        horizon = timezone.localdate() + timezone.timedelta(days=settings.LICENCE_EXPIRY_WARNING_DAYS)
+        horizon = timezone.localdate() + timedelta(days=settings.LICENCE_EXPIRY_WARNING_DAYS)
         matching = queryset.filter(licences__expires_on__lte=horizon).values("pk")
-        return queryset.filter(pk__in=matching) if value else queryset.exclude(pk__in=matching)
+        return queryset.filter(pk__in=matching) if value == "yes" else queryset.exclude(pk__in=matching)
 
 
 class LicenceFilterSet(ScopedFilterSet):

@@ -19,7 +19,8 @@ class EnterpriseListView(ScopedListView):
     model = Enterprise
     filterset_class = EnterpriseFilterSet
     columns = ENTERPRISE_COLUMNS
-    export_columns = [*ENTERPRISE_COLUMNS[:3], "township__name", "industry__code", *ENTERPRISE_COLUMNS[3:],
+    export_columns = [*ENTERPRISE_COLUMNS[:3], "township__name", ("industry__code", _("Industry code")),
+                      *ENTERPRISE_COLUMNS[3:],
                       "employees", "legal_representative", "legal_representative_phone", "principal",
                       "principal_phone", "safety_manager", "safety_manager_phone", "address", "lng", "lat"]
     select_related = ["county", "industry"]
