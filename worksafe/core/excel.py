@@ -93,6 +93,8 @@ def export_response(filename: str, columns: list[Column], rows: Iterable) -> Htt
 
 def template_response(filename: str, headers: list[str], notes: list[str], example: list | None = None):
     """An import template: bold headers, a notes row per column, optionally one example row."""
+    headers = [force_str(h) for h in headers]
+    notes = [force_str(n) for n in notes]
     wb = Workbook()
     ws = wb.active
     ws.title = "data"

@@ -16,13 +16,14 @@ BACKWARD = """
 DROP TRIGGER IF EXISTS core_auditentry_append_only ON core_auditentry;
 DROP FUNCTION IF EXISTS core_auditentry_append_only();
 """
+# SQLite (the try-it default) refuses UPDATE only: Django's flush empties tables with DELETE there, and the
+# hash chain already exposes a deleted row. PostgreSQL's flush uses TRUNCATE, which a row trigger does not see;
+# production revokes TRUNCATE from the application role (docs/architecture.md).
 SQLITE_FORWARD = [
     """CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON core_auditentry
        BEGIN SELECT RAISE(ABORT, 'core_auditentry is append-only (UPDATE refused)'); END;""",
-    """CREATE TRIGGER core_auditentry_no_delete BEFORE DELETE ON core_auditentry
-       BEGIN SELECT RAISE(ABORT, 'core_auditentry is append-only (DELETE refused)'); END;""",
 ]
-SQLITE_BACKWARD = ["DROP TRIGGER IF EXISTS core_auditentry_no_update", "DROP TRIGGER IF EXISTS core_auditentry_no_delete"]
+SQLITE_BACKWARD = ["DROP TRIGGER IF EXISTS core_auditentry_no_update"]
 
 
 def forward(apps, schema_editor):
