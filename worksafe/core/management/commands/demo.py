@@ -51,4 +51,4 @@ class Command(BaseCommand):
             if i == 0:
                 self.stdout.write(line)
         self.stdout.write("")
-        self.stdout.write("打开 Open http://127.0.0.1:8000/  (manage.py runserver)")
+        self.stdout.write("打开 Open http://127.0.0.1:8000/  (worksafe serve)")
