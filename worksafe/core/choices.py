@@ -2,13 +2,14 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class JurisdictionLevel(models.TextChoices):
-    PROVINCE = "province", _("Province")  # 省级, 2-digit code
-    CITY = "city", _("City")  # 设区市, 4-digit code
-    COUNTY = "county", _("County")  # 县(市、区), 6-digit code
-    TOWNSHIP = "township", _("Township")  # 乡镇(街道), 9-digit code
+    PROVINCE = "province", pgettext_lazy("jurisdiction level", "Province")  # 省, 2-digit code
+    CITY = "city", pgettext_lazy("jurisdiction level", "City")  # 设区市, 4-digit code
+    COUNTY = "county", pgettext_lazy("jurisdiction level", "County")  # 县(市、区), 6-digit code
+    TOWNSHIP = "township", pgettext_lazy("jurisdiction level", "Township")  # 乡镇(街道), 9-digit code
 
 
 # GB/T 2260 prefix widths per level: cut a code by width, never by stripping zeros.

@@ -66,7 +66,7 @@ class EnterpriseStatus(models.TextChoices):
 class Enterprise(models.Model):
     """A production or business entity under work-safety supervision (生产经营单位)."""
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("Enterprise name"), max_length=120)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True,
                                    validators=[validate_credit_code])
     organisation = models.OneToOneField("core.Organisation", models.PROTECT, null=True, blank=True,
