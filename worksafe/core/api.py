@@ -5,6 +5,8 @@ The CRUD routes take their rows from `visible_to`, validate with the same ModelF
 re-check the scope after writing and audit in the same transaction.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -14,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from ninja import NinjaAPI, Router, Schema
+from ninja import Body, NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
@@ -142,11 +144,13 @@ def crud_router(model, *, out_schema, in_schema, filterset_class, form_class, ta
         if not request.user.has_perm(perm_name(model, action)):
             raise PermissionDenied
 
-    @router.get("/", response={200: PageOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut}, url_name=f"{name}-list",
+    @router.get("/", response={200: PageOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut}, url_name=f"{name}-list", operation_id=f"{name}_list",
                 summary=f"List {model._meta.verbose_name_plural}")
     def list_rows(request, page: int = 1, page_size: int = settings.PAGE_SIZE):
         require(request, "view")
-        if page < 1 or not 1 <= page_size <= 200:
+        if page < 1:
+            raise ApiError(400, "validation_error", {"page": [_("At least 1.")]})
+        if not 1 <= page_size <= 200:
             raise ApiError(400, "validation_error", {"page_size": [_("Between 1 and 200.")]})
         qs = model.objects.visible_to(request.user).select_related(*select_related)
         filterset = filterset_class(request.GET, queryset=qs, request=request)
@@ -159,7 +163,7 @@ def crud_router(model, *, out_schema, in_schema, filterset_class, form_class, ta
                 "results": list(paginator.page(page).object_list)}
 
     @router.get("/{int:pk}", response={200: out_schema, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-                url_name=f"{name}-detail")
+                url_name=f"{name}-detail", operation_id=f"{name}_get")
     def get_row(request, pk: int):
         return get_visible_or_404(model, request.user, pk, "view")
 
@@ -181,20 +185,20 @@ def crud_router(model, *, out_schema, in_schema, filterset_class, form_class, ta
         return obj
 
     @router.post("/", response={201: out_schema, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut},
-                 url_name=f"{name}-create")
+                 url_name=f"{name}-create", operation_id=f"{name}_create")
     def create_row(request, payload: in_schema):  # type: ignore[valid-type]
         require(request, "add")
         return 201, save(request, None, payload.dict(), "add")
 
     @router.put("/{int:pk}", response={200: out_schema, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-                url_name=f"{name}-update")
+                url_name=f"{name}-update", operation_id=f"{name}_update")
     def update_row(request, pk: int, payload: in_schema):  # type: ignore[valid-type]
         obj = get_visible_or_404(model, request.user, pk, "change")
         return save(request, obj, payload.dict(), "change")
 
     @router.patch("/{int:pk}", response={200: out_schema, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-                  url_name=f"{name}-patch")
-    def patch_row(request, pk: int, payload: dict):
+                  url_name=f"{name}-patch", operation_id=f"{name}_patch")
+    def patch_row(request, pk: int, payload: Body[dict[str, Any]]):
         obj = get_visible_or_404(model, request.user, pk, "change")
         current = {f: _form_value(obj, f) for f in form_class._meta.fields}
         unknown = sorted(set(payload) - set(current))
@@ -203,7 +207,7 @@ def crud_router(model, *, out_schema, in_schema, filterset_class, form_class, ta
         return save(request, obj, {**current, **payload}, "change")
 
     @router.delete("/{int:pk}", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-                   url_name=f"{name}-delete")
+                   url_name=f"{name}-delete", operation_id=f"{name}_delete")
     def delete_row(request, pk: int):
         obj = get_visible_or_404(model, request.user, pk, "delete")
         try:

@@ -261,7 +261,7 @@ def run_import(job: ImportJob, data: bytes, importer: Importer, all_or_nothing: 
     job.save(update_fields=["total", "status"])
     errors, valid = [], []
     if missing:
-        errors.append({"row": 1, "errors": [_("Missing columns: {}").format("、".join(missing))]})
+        errors.append({"row": 1, "errors": [_("Missing columns: {}").format("、".join(str(h) for h in missing))]})
     elif len(rows) > settings.IMPORT_MAX_ROWS:
         errors.append({"row": 0, "errors": [_("At most {n} rows per file.").format(n=settings.IMPORT_MAX_ROWS)]})
     else:
@@ -369,7 +369,7 @@ class ScopedImportView(ScopedMixin, View):
             threading.Thread(target=_run_in_thread, args=(job.pk, data, importer, all_or_nothing, request.id),
                              daemon=True).start()
         else:
-            run_import(job, data, importer, all_or_nothing)
+            _run_guarded(job, data, importer, all_or_nothing)
         return redirect("core:importjob_detail", pk=job.pk)
 
 
@@ -384,16 +384,22 @@ def _row_estimate(data: bytes) -> int:
         return 0
 
 
+def _run_guarded(job, data, importer, all_or_nothing):
+    """run_import, but an unexpected error marks the job failed instead of leaving it "running"."""
+    try:
+        run_import(job, data, importer, all_or_nothing)
+    except Exception as exc:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+            errors=[{"row": 0, "errors": [_("The import stopped: {}").format(exc)]}])
+
+
 def _run_in_thread(job_pk, data, importer, all_or_nothing, request_id):
     close_old_connections()
     job = ImportJob.objects.select_related("user").get(pk=job_pk)
     token = audit.set_request(audit.RequestInfo(request_id=request_id, ip=None, user=job.user))
     try:
-        run_import(job, data, importer, all_or_nothing)
-    except Exception as exc:  # keep the job from hanging in "running"
-        ImportJob.objects.filter(pk=job_pk).update(
-            status=ImportJob.Status.FAILED, finished_at=timezone.now(),
-            errors=[{"row": 0, "errors": [_("The import stopped: {}").format(exc)]}])
+        _run_guarded(job, data, importer, all_or_nothing)
     finally:
         audit.reset_request(token)
         close_old_connections()

@@ -10,6 +10,7 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
 from worksafe.core import audit
 
@@ -40,8 +41,7 @@ class RequestIdMiddleware:
         finally:
             audit.reset_request(token)
         response["X-Request-ID"] = request.id
-        if request.headers.get("HX-Request"):
-            response.setdefault("Vary", "HX-Request")
+        patch_vary_headers(response, ("HX-Request",))  # the same URL answers a table partial to HTMX
         return response
 
 
