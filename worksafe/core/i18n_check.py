@@ -54,17 +54,27 @@ def _field(entry, name):
     return "".join(out) if on else None
 
 
+def _without_date(text: str) -> str:
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith('"POT-Creation-Date:'))
+
+
 def main() -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "worksafe.settings_test"}
     manage = [sys.executable, "-m", "django"]
+    before = PO.read_text(encoding="utf-8")
     subprocess.run([*manage, "makemessages", "-l", "zh_Hans", "--no-obsolete", "--add-location", "file",
                     "--ignore", "static/*"], cwd=PACKAGE, env=env, check=True, stdout=subprocess.DEVNULL)
+    after = PO.read_text(encoding="utf-8")
+    if _without_date(after) == _without_date(before):
+        PO.write_text(before, encoding="utf-8")  # only the extraction date moved: leave the tree clean
     bad = problems(PO.read_text(encoding="utf-8"))
     if bad:
         print(f"{PO}: {len(bad)} entries need a translation:")
         for line in bad:
             print("  " + line)
         return 1
+    if _without_date(after) != _without_date(before):
+        print(f"{PO}: was stale and has been re-extracted; commit it (and the .mo)")
     subprocess.run([*manage, "compilemessages", "-l", "zh_Hans"], cwd=PACKAGE, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     print(f"{PO.name}: complete")
