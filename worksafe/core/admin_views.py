@@ -37,9 +37,10 @@ from django.views.decorators.cache import never_cache
 
 from worksafe.core import audit, excel
 from worksafe.core.accounts import bootstrap_form
-from worksafe.core.choices import JurisdictionLevel, OrganisationKind
+from worksafe.core.choices import OrganisationKind
+from worksafe.core.filters import JurisdictionFilter, ScopedFilterSet
 from worksafe.core.generic import ScopedForm
-from worksafe.core.models import AuditEntry, Jurisdiction, Organisation, User
+from worksafe.core.models import AuditEntry, Organisation, User
 from worksafe.core.roles import ROLE_LABELS
 
 
@@ -61,12 +62,12 @@ def _filter_widgets(filterset):
 
 # --- shared user list (系统管理员 + 安全管理员) ---------------------------------------------------
 
-class UserFilterSet(django_filters.FilterSet):
+class UserFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(label=gettext_lazy("Search"), method="search")
     organisation = django_filters.ModelChoiceFilter(label=gettext_lazy("Organisation"),
                                                     queryset=Organisation.objects.none())
-    jurisdiction = django_filters.ModelChoiceFilter(label=gettext_lazy("Jurisdiction"),
-                                                    queryset=Jurisdiction.objects.none(), method="in_jurisdiction")
+    jurisdiction = JurisdictionFilter(code_path="organisation__jurisdiction__code",
+                                      levels=("province", "city", "county"))
     is_active = django_filters.BooleanFilter(label=gettext_lazy("Active"))
 
     class Meta:
@@ -77,10 +78,10 @@ class UserFilterSet(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         user = request.user
         # Government organisations as a list; enterprises (thousands) are found by the text search.
-        self.filters["organisation"].queryset = (Organisation.objects.scoped(user)
-                                                 .exclude(kind=OrganisationKind.ENTERPRISE).order_by("jurisdiction_id", "name"))
-        self.filters["jurisdiction"].queryset = (Jurisdiction.objects.scoped(user)
-                                                 .exclude(level=JurisdictionLevel.TOWNSHIP))
+        organisations = (Organisation.objects.scoped(user).exclude(kind=OrganisationKind.ENTERPRISE)
+                         .order_by("jurisdiction_id", "name"))
+        self.filters["organisation"].queryset = organisations
+        self.form.fields["organisation"].queryset = organisations  # the form exists already (ScopedFilterSet)
         _filter_widgets(self)
 
     def search(self, queryset, name, value):
@@ -89,9 +90,6 @@ class UserFilterSet(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(username__icontains=value) | Q(full_name__icontains=value) |
                                Q(phone__icontains=value) | Q(organisation__name__icontains=value))
-
-    def in_jurisdiction(self, queryset, name, value):
-        return queryset.filter(organisation__jurisdiction_id__startswith=value.code) if value else queryset
 
 
 def locked_usernames(usernames) -> set[str]:

@@ -587,3 +587,19 @@ def test_another_users_token_cannot_be_revoked(alice, xiamen):
     token, _key = ApiToken.issue(bob, "bob's")
     assert as_user(alice).post(reverse("core:profile"), {"revoke": token.pk}).status_code == 404
     assert ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_user_list_filters_by_jurisdiction_subtree_and_organisation(client, world):
+    # given the system administrator at the province
+    client.force_login(world.system_admin)
+    # when filtering by 厦门 (3502)
+    response = client.get(reverse("core:user_list"), {"jurisdiction": "3502"})
+    # then only accounts of organisations in 厦门 are listed
+    assert response.status_code == 200
+    listed = {u.username for u in response.context["page"].object_list}
+    assert listed and all(User.objects.get(username=n).organisation.jurisdiction_id.startswith("3502")
+                          for n in listed)
+    assert "fz_officer" not in listed and "xm_officer" in listed
+    # and the organisation filter offers the government organisations in scope
+    response = client.get(reverse("core:user_list"), {"organisation": world.fz_org.pk})
+    assert {u.username for u in response.context["page"].object_list} == {"fz_officer"}
