@@ -28,7 +28,7 @@ SQLITE_BACKWARD = ["DROP TRIGGER IF EXISTS core_auditentry_no_update"]
 
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
+        schema_editor.execute(FORWARD, params=None)
     elif schema_editor.connection.vendor == "sqlite":
         for sql in SQLITE_FORWARD:
             schema_editor.execute(sql)
@@ -36,7 +36,7 @@ def forward(apps, schema_editor):
 
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
+        schema_editor.execute(BACKWARD, params=None)
     elif schema_editor.connection.vendor == "sqlite":
         for sql in SQLITE_BACKWARD:
             schema_editor.execute(sql)
