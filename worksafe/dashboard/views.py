@@ -2,11 +2,12 @@
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count
+from django.db.models.functions import Substr
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views import View
 
-from worksafe.core.choices import KeyIndustry
+from worksafe.core.choices import LEVEL_WIDTH, KeyIndustry
 from worksafe.core.geo_data import counties_geojson
 from worksafe.core.models import Jurisdiction
 from worksafe.core.roles import ADMIN_ROLES, ROLE_LABELS
@@ -33,8 +34,29 @@ class HomeView(LoginRequiredMixin, View):
             "jurisdiction": user.jurisdiction,
             "roles": [ROLE_LABELS.get(r, r) for r in sorted(user.roles)],
             "key_classes": [(c.value, str(c.label)) for c in KeyIndustry],
+            "breakdown": breakdown(qs, user.jurisdiction),
         }
         return render(request, "dashboard/home.html", ctx)
+
+
+def breakdown(qs, jurisdiction) -> list[dict]:
+    """Enterprises per division one level below `jurisdiction` (cities of the province, counties of a
+    city). At province level the reporting groups (平潭综合实验区) are listed too, marked as contained in
+    their city so that nobody adds them up twice."""
+    if jurisdiction is None or len(jurisdiction.code) not in (LEVEL_WIDTH["province"], LEVEL_WIDTH["city"]):
+        return []
+    width = LEVEL_WIDTH["city"] if len(jurisdiction.code) == LEVEL_WIDTH["province"] else LEVEL_WIDTH["county"]
+    counts = dict(qs.annotate(part=Substr("county_id", 1, width)).values_list("part").annotate(n=Count("id")))
+    rows = [{"code": j.code, "name": j.name, "n": counts.get(j.code, 0), "group": False}
+            for j in Jurisdiction.objects.filter(parent=jurisdiction).order_by("code")]
+    if width == LEVEL_WIDTH["city"]:
+        groups: dict[str, list[str]] = {}
+        for code, group in Jurisdiction.objects.filter(level="county").exclude(reporting_group="").values_list(
+                "code", "reporting_group"):
+            groups.setdefault(group, []).append(code)
+        for group, codes in groups.items():
+            rows.append({"code": codes[0], "name": group, "n": qs.filter(county_id__in=codes).count(), "group": True})
+    return rows
 
 
 class CountyMapDataView(LoginRequiredMixin, View):
