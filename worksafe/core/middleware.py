@@ -74,6 +74,8 @@ class SecurityPolicyMiddleware:
         elif now - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
             logout(request)
             return redirect(f"{reverse('core:login')}?next={request.path}")
+        if user.roles & set(settings.PRIVILEGED_ROLES):
+            request.session.set_expiry(settings.SESSION_IDLE_MINUTES_PRIVILEGED * 60)
         if request.path.startswith(_OPEN_PREFIXES) or request.path.startswith("/api/"):
             return None
         if user.must_change_password or _password_expired(user):

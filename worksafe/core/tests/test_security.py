@@ -603,3 +603,20 @@ def test_user_list_filters_by_jurisdiction_subtree_and_organisation(client, worl
     # and the organisation filter offers the government organisations in scope
     response = client.get(reverse("core:user_list"), {"organisation": world.fz_org.pk})
     assert {u.username for u in response.context["page"].object_list} == {"fz_officer"}
+
+
+def test_regulators_time_out_sooner_than_enterprise_users(client, world, settings):
+    # given the idle limits: 30 minutes in general, 15 for administrators and regulators
+    settings.SESSION_IDLE_MINUTES_PRIVILEGED = 15
+    client.force_login(world.xm_officer)
+    client.get(reverse("dashboard:home"))
+    assert client.session.get_expiry_age() == 15 * 60
+    client.force_login(world.ent_xm_staff)
+    client.get(reverse("dashboard:home"))
+    assert client.session.get_expiry_age() == settings.SESSION_IDLE_MINUTES * 60
+
+
+@pytest.mark.django_db
+def test_a_fresh_install_has_no_account_at_all():
+    # DB-AC-1: no default account with a known password; only `worksafe demo` creates accounts
+    assert not User.objects.exists()
