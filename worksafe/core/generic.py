@@ -157,7 +157,12 @@ class ScopedEditView(ScopedMixin, View):
 
     def get(self, request, pk=None):
         obj = self.get_object()
-        return self.render_form(self.form_class(instance=obj, user=request.user), obj)
+        # "Add" links from a parent's page pass its id, e.g. ?hazard=12 (still narrowed by ScopedForm).
+        initial = {k: v for k, v in request.GET.items() if k in self.form_class.base_fields} if obj is None else None
+        return self.render_form(self.form_class(instance=obj, initial=initial, user=request.user), obj)
+
+    def get_success_url(self, saved) -> str:
+        return reverse(viewname(self.model, "detail"), args=[saved.pk])
 
     def render_form(self, form, obj):
         return render(self.request, self.template_name, self.context(form=form, object=obj))
@@ -182,7 +187,7 @@ class ScopedEditView(ScopedMixin, View):
             form.add_error(None, _("You can only keep records inside your own jurisdiction."))
             return self.render_form(form, obj)
         messages.success(request, _("Saved."))
-        url = reverse(viewname(self.model, "detail"), args=[saved.pk])
+        url = self.get_success_url(saved)
         if request.headers.get("HX-Request"):
             response = HttpResponseRedirect(url)
             response["HX-Location"] = url
@@ -197,9 +202,13 @@ class ScopedDeleteView(ScopedMixin, View):
         obj = get_visible_or_404(self.model, request.user, pk, "delete")
         return render(request, self.template_name, self.context(object=obj))
 
+    def get_success_url(self, obj) -> str:
+        return reverse(viewname(self.model, "list"))
+
     def post(self, request, pk):
         obj = get_visible_or_404(self.model, request.user, pk, "delete")
         before = audit.snapshot(obj)
+        success_url = self.get_success_url(obj)
         try:
             with transaction.atomic():
                 audit.record(AuditEntry.Action.DELETE, obj, before=before)
@@ -208,7 +217,7 @@ class ScopedDeleteView(ScopedMixin, View):
             messages.error(request, _("This record is still referenced by other records and cannot be deleted."))
             return redirect(viewname(self.model, "detail"), pk=pk)
         messages.success(request, _("Deleted."))
-        return redirect(viewname(self.model, "list"))
+        return redirect(success_url)
 
 
 class Importer:
