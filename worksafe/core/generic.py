@@ -244,6 +244,40 @@ class Importer:
                 field=self.model._meta.get_field(self.key_field).verbose_name)
         return existing
 
+    def validate(self, raw: dict, user) -> tuple[list[str], object]:
+        """(errors, validated row) for one sheet row; the row is passed to save() later."""
+        data = self.row_data({k: ("" if v is None else v) for k, v in raw.items()})
+        instance = self.instance_for(data, user)
+        if isinstance(instance, str):
+            return [instance], None
+        if instance is None and not user.has_perm(perm_name(self.model, "add")):
+            return [_("You may not add new records.")], None
+        form = self.form_class(data=data, instance=instance, user=user)
+        if form.is_valid():
+            return [], form
+        return self.form_errors(form), None
+
+    def form_errors(self, form) -> list[str]:
+        header_of = {field: h for h, field, _n in self.headers}
+        result = []
+        for field, errs in form.errors.items():
+            label = header_of.get(field) or (form.fields[field].label if field in form.fields else "")
+            result.extend(f"{label}：{err}" if label else str(err) for err in errs)
+        return result
+
+    def key_of(self, row):
+        """The natural key of a validated row, to catch the same record twice in one file."""
+        return row.cleaned_data.get(self.key_field) if self.key_field else None
+
+    def save(self, row, user) -> list[tuple[models.Model, bool, dict | None]]:
+        """Save one validated row: [(object, created?, snapshot before)] for the audit log."""
+        is_new = row.instance.pk is None
+        before = None if is_new else audit.snapshot(type(row.instance).objects.get(pk=row.instance.pk))
+        return [(row.save(), is_new, before)]
+
+    def finish(self, user) -> None:
+        """Called once after every row is saved, inside the same transaction."""
+
 
 def run_import(job: ImportJob, data: bytes, importer: Importer, all_or_nothing: bool = True) -> ImportJob:
     """Validate every row, then save all of them in one transaction (or only the good ones).
@@ -277,7 +311,7 @@ def run_import(job: ImportJob, data: bytes, importer: Importer, all_or_nothing: 
         index = {h: headers.index(h) for h in expected}
         for done, (number, values) in enumerate(rows, start=1):
             raw = {field: values[index[h]] if index[h] < len(values) else None for h, field, _n in importer.headers}
-            row_errors, form = _validate_row(importer, raw, user)
+            row_errors, form = importer.validate(raw, user)
             if row_errors:
                 errors.append({"row": number, "errors": row_errors})
             else:
@@ -286,7 +320,7 @@ def run_import(job: ImportJob, data: bytes, importer: Importer, all_or_nothing: 
                 ImportJob.objects.filter(pk=job.pk).update(processed=done)
         seen = {}
         for number, form in valid:  # duplicate keys inside the same file
-            key = form.cleaned_data.get(importer.key_field) if importer.key_field else None
+            key = importer.key_of(form)
             if key and key in seen:
                 errors.append({"row": number, "errors": [_("Same {field} as row {row}.").format(
                     field=importer.model._meta.get_field(importer.key_field).verbose_name, row=seen[key])]})
@@ -302,16 +336,16 @@ def run_import(job: ImportJob, data: bytes, importer: Importer, all_or_nothing: 
         try:
             with transaction.atomic():
                 created = updated = 0
-                for number, form in valid:
-                    is_new = form.instance.pk is None
-                    before = None if is_new else audit.snapshot(type(form.instance).objects.get(pk=form.instance.pk))
-                    obj = form.save()
-                    if not still_visible(obj, user, "add" if is_new else "change"):
-                        raise OutOfScope(number)
-                    audit.record(AuditEntry.Action.IMPORT, obj, before=before, after=audit.snapshot(obj), user=user,
-                                 detail=_("Excel import {name}, row {row}").format(name=job.filename, row=number))
-                    created += is_new
-                    updated += not is_new
+                for number, row in valid:
+                    for obj, is_new, before in importer.save(row, user):
+                        if not still_visible(obj, user, "add" if is_new else "change"):
+                            raise OutOfScope(number)
+                        audit.record(AuditEntry.Action.IMPORT, obj, before=before, after=audit.snapshot(obj),
+                                     user=user, detail=_("Excel import {name}, row {row}").format(
+                                         name=job.filename, row=number))
+                        created += is_new
+                        updated += not is_new
+                importer.finish(user)
             job.created_count, job.updated_count = created, updated
             job.status = ImportJob.Status.DONE
         except OutOfScope as exc:
@@ -321,25 +355,6 @@ def run_import(job: ImportJob, data: bytes, importer: Importer, all_or_nothing: 
     job.finished_at = timezone.now()
     job.save()
     return job
-
-
-def _validate_row(importer: Importer, raw: dict, user):
-    data = importer.row_data({k: ("" if v is None else v) for k, v in raw.items()})
-    instance = importer.instance_for(data, user)
-    if isinstance(instance, str):
-        return [instance], None
-    form = importer.form_class(data=data, instance=instance, user=user)
-    if instance is None and not user.has_perm(perm_name(importer.model, "add")):
-        return [_("You may not add new records.")], None
-    if form.is_valid():
-        return [], form
-    header_of = {field: h for h, field, _n in importer.headers}
-    messages_ = []
-    for field, errs in form.errors.items():
-        label = header_of.get(field) or (form.fields[field].label if field in form.fields else "")
-        for err in errs:
-            messages_.append(f"{label}：{err}" if label else str(err))
-    return messages_, None
 
 
 class ImportForm(forms.Form):
