@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.models import Jurisdiction
+from worksafe.core.scoping import prefix_q
 
 
 class JurisdictionFilter(django_filters.ChoiceFilter):
@@ -17,7 +18,13 @@ class JurisdictionFilter(django_filters.ChoiceFilter):
         super().__init__(*args, method=self.filter_prefix, **kwargs)
 
     def filter_prefix(self, queryset, name, value):
-        return queryset.filter(**{f"{self.code_path}__startswith": value}) if value else queryset
+        if not value:
+            return queryset
+        user = getattr(getattr(self.parent, "request", None), "user", None)
+        own = getattr(getattr(user, "organisation", None), "jurisdiction_id", None)
+        if own and own.startswith(value):
+            return queryset  # the scoping rule already limits rows to this subtree: don't say it twice
+        return queryset.filter(prefix_q(self.code_path, value))
 
 
 class ScopedFilterSet(django_filters.FilterSet):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 
 from worksafe.core.choices import OrganisationKind
@@ -30,6 +31,17 @@ class Scope:
     jurisdiction: str
     organisation: str | None = None
     sector: str | None = None
+
+
+def prefix_q(path: str, prefix: str) -> Q:
+    """Rows whose GB/T 2260 code at `path` starts with `prefix`, written as a range.
+
+    `code >= '3505' AND code < '3506'` selects the same rows as `LIKE '3505%'` (codes are digit strings)
+    but, unlike LIKE, lets PostgreSQL walk a plain btree index in (code, name, id) order, so a paginated
+    list stops after one page instead of sorting the whole subtree (bench/enterprise_list.py).
+    """
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    return Q(**{f"{path}__gte": prefix, f"{path}__lt": upper})
 
 
 def perm_name(model: type[models.Model], action: str) -> str:
@@ -53,7 +65,7 @@ class ScopedQuerySet(models.QuerySet):
             return self.filter(**{scope.organisation: org.pk})
         if org.kind not in (OrganisationKind.EMERGENCY, OrganisationKind.INDUSTRY):
             return self.none()
-        qs = self.filter(**{f"{scope.jurisdiction}__startswith": org.jurisdiction_id})
+        qs = self.filter(prefix_q(scope.jurisdiction, org.jurisdiction_id))
         if org.kind == OrganisationKind.INDUSTRY and scope.sector:
             qs = qs.filter(**{f"{scope.sector}__in": org.supervised_classes or []})
         return qs

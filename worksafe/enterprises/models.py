@@ -109,12 +109,10 @@ class Enterprise(models.Model):
         permissions = [("import_enterprise", "Can import enterprises"),
                        ("export_enterprise", "Can export enterprises")]
         indexes = [
-            # Serves the jurisdiction-subtree filter `county_id LIKE '3502%'` (varchar_pattern_ops on
-            # PostgreSQL) with the industry filter and the list ordering.
-            models.Index(fields=["county", "industry", "name"], name="ent_scope_idx",
-                         opclasses=["varchar_pattern_ops", "varchar_pattern_ops", "varchar_pattern_ops"]),
-            models.Index(fields=["county", "name"], name="ent_county_name_idx",
-                         opclasses=["varchar_pattern_ops", "varchar_pattern_ops"]),
+            # The scoping rule is a range on the county code (core.scoping.prefix_q), so plain btree
+            # indexes in list order serve "my subtree, page N" and "my subtree + industry, page N".
+            models.Index(fields=["county", "name", "id"], name="ent_county_name_idx"),
+            models.Index(fields=["industry", "county", "name", "id"], name="ent_industry_county_idx"),
         ]
 
     def __str__(self) -> str:
