@@ -189,9 +189,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-# The jurisdiction condition of the raw queries, stated once (the ORM's SQL has `county_id::text LIKE`
-# twice: from scoped() and from the jurisdiction filter).
-RAW_PREFIX = "e.county_id LIKE %s"
+# The jurisdiction condition of the raw queries: the same code range the scoping rule writes
+# (core.scoping.prefix_q), which the (county, name, id) index serves in list order.
+RAW_PREFIX = "e.county_id >= %s AND e.county_id < %s"
+
+
+def _range(city: str) -> list[str]:
+    return [city, str(int(city) + 1).zfill(len(city))]
 
 
 def raw_sql(offset: int, industry: bool = True) -> tuple[str, str]:
@@ -209,7 +213,7 @@ def make_raw(city: str, industry: str | None, page: int):
     from django.db import connection
 
     count_sql, page_sql = raw_sql((page - 1) * PAGE_SIZE, industry is not None)
-    params = [city + "%", industry] if industry is not None else [city + "%"]
+    params = [*_range(city), industry] if industry is not None else _range(city)
 
     def run():
         with connection.cursor() as cur:
@@ -530,11 +534,11 @@ def main(argv=None) -> int:
         else:
             r50, r95 = "–", "–"
         w(f"| {name} | {p50:.1f} | {p95:.1f} | {mean:.1f} | {nq} | {sq} | {r50} | {r95} |\n")
-    w("\nraw = COUNT(*) + the page query (same WHERE `county_id LIKE '" + city + "%' AND industry_id = '"
+    w("\nraw = COUNT(*) + the page query (same WHERE `county_id >= '" + city + "' AND county_id < '" + _range(city)[1] + "' AND industry_id = '"
       + industry + "'`, same columns incl. the county/industry joins, `ORDER BY county_id, name, id`, "
       "LIMIT 25 OFFSET (page-1)×25), executed with connection.cursor() and fetchall(); the no-filter "
-      "rows are the regulator's default list (scope only: `county_id LIKE '" + city + "%'`). Raw states the "
-      "prefix once; the ORM's SQL has it twice (scope and jurisdiction filter). The API row is "
+      "rows are the regulator's default list (scope only: the same code range). Raw states the "
+      "prefix once, as the ORM does (a jurisdiction filter equal to the user's own city adds no condition). The API row is "
       "compared with raw p1 although the API does not join county/industry (raw does slightly more). "
       "ORM p1 = the view's queryset with the same filters, Paginator page 1, rows fetched: the same two "
       "queries through the ORM, without request, FilterSet or template. SQL queries / SQL ms: queries "

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "ninja",
     "worksafe.core",
     "worksafe.enterprises",
+    "worksafe.majorhazards",
     "worksafe.dashboard",
 ]
 
@@ -218,6 +219,13 @@ IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 200)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20000)
 # Licences expiring within this many days are shown as expiring soon.
 LICENCE_EXPIRY_WARNING_DAYS = env_int("LICENCE_EXPIRY_WARNING_DAYS", 60)
+
+# GB 18218-2018 / 40号令 rules the reference marks unverified ([M]); see docs/rules.md.
+MH_FILING_DAYS = env_int("MH_FILING_DAYS", 15)  # filing within N days of the evaluation report
+MH_OPERATIONAL_CHECK_DAYS = env_int("MH_OPERATIONAL_CHECK_DAYS", 7)  # 操作负责人 check interval
+MH_BETA_MULTI_CATEGORY = os.environ.get("MH_BETA_MULTI_CATEGORY", "max")  # "max" or "q_category"
+MH_COAL_GAS_BETA = os.environ.get("MH_COAL_GAS_BETA") or None  # e.g. "2" (practice); unset: the standard's text
+MH_DEFAULT_BETA = os.environ.get("MH_DEFAULT_BETA") or None  # e.g. "1" (2011 annex); unset: no default β
 
 PAGE_SIZE = 25
 

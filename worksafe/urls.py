@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("enterprises/", include("worksafe.enterprises.urls")),
+    path("majorhazards/", include("worksafe.majorhazards.urls")),
     path("", include(("worksafe.core.urls", "core"))),
     path("", include("worksafe.dashboard.urls")),
 ]

@@ -27,7 +27,14 @@ MENU = [
         Item(_("Enterprises"), "enterprises:enterprise_list", "enterprises.view_enterprise", "ti-building-factory"),
         Item(_("Licences"), "enterprises:licence_list", "enterprises.view_licence", "ti-license"),
     ]),
-    Section(_("Major risk control"), "ti-flame", []),  # 重大安全风险管控平台
+    Section(_("Major risk control"), "ti-flame", [  # 重大安全风险管控平台
+        Item(_("Major hazard sources"), "majorhazards:majorhazard_list", "majorhazards.view_majorhazard",
+             "ti-flask"),
+        Item(_("Major hazard sources map"), "majorhazards:map", "majorhazards.view_majorhazard", "ti-map-pin"),
+        Item(_("Overdue major hazard duties"), "majorhazards:overdue", "majorhazards.view_majorhazard", "ti-clock"),
+        Item(_("GB 18218-2018 substance catalogue"), "majorhazards:catalogue", "majorhazards.view_majorhazard",
+             "ti-list-details"),
+    ]),
     Section(_("Hazard investigation"), "ti-zoom-check", []),  # 隐患排查治理信息平台
     Section(_("Emergency command"), "ti-urgent", []),  # 安全生产应急救援指挥平台
     Section(_("Administration"), "ti-settings", [

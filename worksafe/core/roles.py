@@ -39,14 +39,25 @@ _ENTERPRISE_WRITE = ["enterprises.change_enterprise", "enterprises.add_licence",
 _REGISTRY_WRITE = ["enterprises.add_enterprise", "enterprises.change_enterprise", "enterprises.delete_enterprise",
                    "enterprises.import_enterprise", *_ENTERPRISE_WRITE[1:]]
 
+# Major hazard sources (重大危险源): the enterprise keeps the registry; the regulator files and deregisters.
+_MH_CHILDREN = ["substance", "custodian", "custodiancheck", "change"]
+_MH_READ = ["majorhazards.view_majorhazard", "majorhazards.view_assessment",
+            *[f"majorhazards.view_{m}" for m in _MH_CHILDREN]]
+_MH_KEEP = ["majorhazards.add_majorhazard", "majorhazards.change_majorhazard", "majorhazards.delete_majorhazard",
+            *[f"majorhazards.{a}_{m}" for m in _MH_CHILDREN for a in ("add", "change", "delete")]]
+_MH_REGULATE = ["majorhazards.file_majorhazard", "majorhazards.deregister_majorhazard",
+                "majorhazards.export_majorhazard", "majorhazards.import_majorhazard"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    ENTERPRISE_STAFF: [*_ENTERPRISE_READ],
-    ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE],
-    REGULATOR_STAFF: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise"],
-    REGULATOR_LEADER: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise"],
-    INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise"],
-    INSPECTOR: [*_ENTERPRISE_READ],
-    COMMANDER: [*_ENTERPRISE_READ],
+    ENTERPRISE_STAFF: [*_ENTERPRISE_READ, *_MH_READ, "majorhazards.add_custodiancheck"],
+    ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE, *_MH_READ, *_MH_KEEP, "majorhazards.import_majorhazard"],
+    REGULATOR_STAFF: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
+                      *_MH_REGULATE],
+    REGULATOR_LEADER: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
+                       *_MH_REGULATE],
+    INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise", *_MH_READ],
+    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ],
+    COMMANDER: [*_ENTERPRISE_READ, *_MH_READ],
     SYSTEM_ADMIN: ["core.view_user", "core.add_user", "core.change_user", "core.view_organisation",
                    "core.add_organisation", "core.change_organisation", "core.view_jurisdiction"],
     SECURITY_ADMIN: ["core.view_user", "core.assign_roles", "core.unlock_user"],

@@ -34,17 +34,28 @@ class ScopedSpec:
         return self.model._meta.label_lower
 
 
-def all_specs() -> list[ScopedSpec]:
-    specs = []
+def _spec_modules():
     for config in apps.get_app_configs():
         if not config.name.startswith("worksafe."):
             continue
         try:
-            module = importlib.import_module(f"{config.name}.tests.specs")
+            yield importlib.import_module(f"{config.name}.tests.specs")
         except ModuleNotFoundError:
             continue
-        specs.extend(module.SPECS)
-    return specs
+
+
+def all_specs() -> list[ScopedSpec]:
+    return [spec for module in _spec_modules() for spec in module.SPECS]
+
+
+def covered_elsewhere() -> dict[str, str]:
+    """URL names (and API url names) that an app tests by hand, with the test that covers them.
+
+    Workflow steps, maps and documents are scoped through visible_to/get_visible_or_404 like the rest,
+    but they are not CRUD: each app lists them in its specs.py as COVERED_ELSEWHERE = {name: test}.
+    """
+    return {name: where for module in _spec_modules() for name, where in getattr(module, "COVERED_ELSEWHERE",
+                                                                                 {}).items()}
 
 
 def resolve(obj, path: str):
