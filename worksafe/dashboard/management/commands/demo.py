@@ -1,4 +1,7 @@
-"""`manage.py demo`: load the deterministic demo dataset and print the demo accounts (idempotent)."""
+"""`worksafe demo`: load the deterministic demo dataset of every module and print the demo accounts (idempotent).
+
+It lives in `dashboard`, the app that reads every domain app, so that `core` imports none of them.
+"""
 
 import time
 import unicodedata
@@ -26,10 +29,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, enterprises, seed, **options):
         from worksafe.enterprises.demo import build_demo
+        from worksafe.majorhazards.demo import build_demo as build_majorhazards
 
         started = time.monotonic()
-        result = build_demo(stdout=self.stdout if options["verbosity"] > 0 else None,
-                            enterprises=enterprises, seed=seed)
+        out = self.stdout if options["verbosity"] > 0 else None
+        result = build_demo(stdout=out, enterprises=enterprises, seed=seed)
+        build_majorhazards(stdout=out, seed=seed)
         elapsed = time.monotonic() - started
         if result["created"]:
             counts = result["counts"]
