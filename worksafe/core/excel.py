@@ -39,6 +39,16 @@ class Column:
         return value
 
 
+def labelled(text):
+    """Give a model property a column header: `@property` over `@labelled(_("Expires"))`."""
+
+    def wrap(func):
+        func.short_description = text
+        return func
+
+    return wrap
+
+
 def columns_for(model: type[models.Model], paths: Iterable[str | tuple[str, str]]) -> list[Column]:
     """Columns with headers from the fields' verbose names (translated when rendered).
 
@@ -55,7 +65,9 @@ def columns_for(model: type[models.Model], paths: Iterable[str | tuple[str, str]
             try:
                 field = current._meta.get_field(part)
             except FieldDoesNotExist:
-                header = part
+                attr = getattr(current, part, None)
+                attr = attr.fget if isinstance(attr, property) else attr
+                header = getattr(attr, "short_description", part)
                 break
             header = field.verbose_name
             if field.is_relation:

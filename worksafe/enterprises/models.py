@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.choices import KeyIndustry
+from worksafe.core.excel import labelled
 from worksafe.core.scoping import Scope, ScopedManager
 from worksafe.enterprises import rules
 
@@ -166,6 +167,7 @@ class Licence(models.Model):
             raise ValidationError({"expires_on": _("The expiry date is before the issue date.")})
 
     @property
+    @labelled(_("validity"))
     def state(self) -> str:
         return rules.licence_state(self.expires_on, timezone.localdate(), settings.LICENCE_EXPIRY_WARNING_DAYS)
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from worksafe.core.excel import labelled
 from worksafe.core.scoping import Scope, ScopedManager
 from worksafe.majorhazards import rules
 
@@ -80,10 +81,12 @@ class MajorHazard(models.Model):
 
     # --- dates derived at read time --------------------------------------------------------------
     @property
+    @labelled(_("next evaluation due"))
     def evaluation_due(self) -> datetime.date | None:
         return rules.evaluation_due(self.evaluation_report_on) if self.evaluation_report_on else None
 
     @property
+    @labelled(_("filing due"))
     def filing_due(self) -> datetime.date | None:
         if not self.evaluation_report_on:
             return None
@@ -222,6 +225,7 @@ class Custodian(models.Model):
         return max(checks, key=lambda c: (c.checked_on, c.pk), default=None)
 
     @property
+    @labelled(_("next check due"))
     def check_due(self) -> datetime.date | None:
         last = self.last_check
         return rules.custodian_check_due(self.role, last.checked_on if last else self.appointed_on,

@@ -229,7 +229,8 @@ class MapView(LoginRequiredMixin, View):
                                    "value": [float(lng), float(lat)],
                                    "url": reverse("majorhazards:majorhazard_detail", args=[h.pk])})
             return JsonResponse({"points": points})
-        counts = {g: qs.filter(grade=g).count() for g in (1, 2, 3, 4)}
+        labels = dict(MajorHazard._meta.get_field("grade").choices)
+        counts = [(g, labels[g], qs.filter(grade=g).count()) for g in (1, 2, 3, 4)]
         return render(request, "majorhazards/map.html", {"counts": counts,
                                                          "jurisdiction": request.user.jurisdiction})
 
