@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.generic import ScopedForm
@@ -16,11 +17,23 @@ class MajorHazardForm(ScopedForm):
         widgets = {"evaluation_report_on": DATE}
 
 
+class CatalogueInput(forms.TextInput):
+    """A text input suggesting the GB 18218 Table 1 names and aliases (a <datalist>, no script needed)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{(attrs or {}).get('id', name)}-catalogue"
+        self.attrs.update({"list": list_id, "autocomplete": "off"})
+        names = sorted({n for e in rules.substance_catalogue() if e.table == "table1" for n in (e.name, *e.aliases)})
+        options = format_html_join("", '<option value="{}">', ((n,) for n in names))
+        return format_html('{}<datalist id="{}">{}</datalist>', super().render(name, value, attrs, renderer),
+                           list_id, options)
+
+
 class SubstanceForm(ScopedForm):
     class Meta:
         model = Substance
         fields = ["hazard", "name", "cas", "categories", "q", "q_override", "beta_override"]
-        widgets = {"name": forms.TextInput(attrs={"list": "substance-catalogue", "autocomplete": "off"})}
+        widgets = {"name": CatalogueInput}
 
     def clean(self):
         """The substance must resolve under GB 18218 (Table 1 name/alias/CAS or a Table 2 category)."""

@@ -4,72 +4,16 @@ Run with `make test-browser` (pytest -m browser). Screenshots go to test-results
 """
 
 import io
-import os
-import re
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from worksafe.core.tests.browser import login, shot, shown_count
+
 # The live server needs committed data; serialized_rollback restores the reference data (divisions,
 # industries) that migrations load, since a transactional test empties every table afterwards.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still plain sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SHOTS = Path(__file__).resolve().parents[3] / "test-results"
-PASSWORD = "Demo@2017fj"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install the Debian package `chromium` (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def demo():
-    from worksafe.enterprises.demo import build_demo
-
-    return build_demo(enterprises=300)
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    pg.base = live_server.url
-    yield pg
-    context.close()
-
-
-def login(page, username, password=PASSWORD):
-    page.goto(page.base + "/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("[data-testid=login]")
-    page.wait_for_load_state("networkidle")
-
-
-def shown_count(page) -> int:
-    """The record count above a list (e.g. 共38条记录)."""
-    return int(re.search(r"\d+", page.locator("[data-testid=count]").inner_text().replace(",", "")).group())
-
-
-def shot(page, name):
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-
 
 def test_every_demo_account_logs_in_and_sees_its_own_landing_page(page, demo):
     from worksafe.core.models import User
