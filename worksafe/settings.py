@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "worksafe.core",
     "worksafe.enterprises",
     "worksafe.majorhazards",
+    "worksafe.risks",
+    "worksafe.hazards",
     "worksafe.dashboard",
 ]
 

@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("enterprises/", include("worksafe.enterprises.urls")),
     path("majorhazards/", include("worksafe.majorhazards.urls")),
+    path("risks/", include("worksafe.risks.urls")),
+    path("hazards/", include("worksafe.hazards.urls")),
     path("", include(("worksafe.core.urls", "core"))),
     path("", include("worksafe.dashboard.urls")),
 ]

@@ -34,6 +34,8 @@ MENU = [
         Item(_("Overdue major hazard duties"), "majorhazards:overdue", "majorhazards.view_majorhazard", "ti-clock"),
         Item(_("GB 18218-2018 substance catalogue"), "majorhazards:catalogue", "majorhazards.view_majorhazard",
              "ti-list-details"),
+        Item(_("Risk points"), "risks:riskpoint_list", "risks.view_riskpoint", "ti-alert-triangle"),
+        Item(_("Risk map"), "risks:map", "risks.view_riskpoint", "ti-map-2"),
     ]),
     Section(_("Hazard investigation"), "ti-zoom-check", []),  # 隐患排查治理信息平台
     Section(_("Emergency command"), "ti-urgent", []),  # 安全生产应急救援指挥平台

@@ -48,16 +48,23 @@ _MH_KEEP = ["majorhazards.add_majorhazard", "majorhazards.change_majorhazard", "
 _MH_REGULATE = ["majorhazards.file_majorhazard", "majorhazards.deregister_majorhazard",
                 "majorhazards.export_majorhazard", "majorhazards.import_majorhazard"]
 
+# Risk grading (风险分级管控): the enterprise identifies, assesses and controls; regulators read and export.
+_RISK_MODELS = ["riskpoint", "riskassessment", "controlmeasure"]
+_RISK_READ = [f"risks.view_{m}" for m in _RISK_MODELS]
+_RISK_KEEP = [f"risks.{a}_{m}" for m in _RISK_MODELS for a in ("add", "change", "delete")] + ["risks.import_riskpoint"]
+_RISK_REGULATE = ["risks.export_riskpoint"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    ENTERPRISE_STAFF: [*_ENTERPRISE_READ, *_MH_READ, "majorhazards.add_custodiancheck"],
-    ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE, *_MH_READ, *_MH_KEEP, "majorhazards.import_majorhazard"],
+    ENTERPRISE_STAFF: [*_ENTERPRISE_READ, *_MH_READ, "majorhazards.add_custodiancheck", *_RISK_READ],
+    ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE, *_MH_READ, *_MH_KEEP, "majorhazards.import_majorhazard",
+                      *_RISK_READ, *_RISK_KEEP, *_RISK_REGULATE],
     REGULATOR_STAFF: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
-                      *_MH_REGULATE],
+                      *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE],
     REGULATOR_LEADER: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
-                       *_MH_REGULATE],
-    INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise", *_MH_READ],
-    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ],
-    COMMANDER: [*_ENTERPRISE_READ, *_MH_READ],
+                       *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE],
+    INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise", *_MH_READ, *_RISK_READ, *_RISK_REGULATE],
+    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ],
+    COMMANDER: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ],
     SYSTEM_ADMIN: ["core.view_user", "core.add_user", "core.change_user", "core.view_organisation",
                    "core.add_organisation", "core.change_organisation", "core.view_jurisdiction"],
     SECURITY_ADMIN: ["core.view_user", "core.assign_roles", "core.unlock_user"],
