@@ -229,6 +229,9 @@ MH_BETA_MULTI_CATEGORY = os.environ.get("MH_BETA_MULTI_CATEGORY", "max")  # "max
 MH_COAL_GAS_BETA = os.environ.get("MH_COAL_GAS_BETA") or None  # e.g. "2" (practice); unset: the standard's text
 MH_DEFAULT_BETA = os.environ.get("MH_DEFAULT_BETA") or None  # e.g. "1" (2011 annex); unset: no default β
 
+# Open hazards whose deadline is this close are shown as due soon.
+HAZARD_DUE_SOON_DAYS = env_int("HAZARD_DUE_SOON_DAYS", 7)
+
 PAGE_SIZE = 25
 
 LOGGING = {

@@ -18,7 +18,7 @@ from django.db import close_old_connections, models, transaction
 from django.db.models import ProtectedError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -133,14 +133,21 @@ class ScopedDetailView(ScopedMixin, View):
         obj = self.get_object()
         user = request.user
         ctx = self.context(
-            object=obj, fields=[(c.header, c.value(obj)) for c in excel.columns_for(self.model, self.fields)],
             can_change=user.has_perm(perm_name(self.model, "change")),
             can_delete=user.has_perm(perm_name(self.model, "delete")),
-            edit_url=reverse(viewname(self.model, "edit"), args=[obj.pk]),
-            delete_url=reverse(viewname(self.model, "delete"), args=[obj.pk]),
+            object=obj, fields=[(c.header, c.value(obj)) for c in excel.columns_for(self.model, self.fields)],
+            edit_url=_url_or_none(viewname(self.model, "edit"), obj.pk),
+            delete_url=_url_or_none(viewname(self.model, "delete"), obj.pk),
             **self.get_context(obj),
         )
         return render(request, self.template_name, ctx)
+
+
+def _url_or_none(name: str, pk) -> str | None:
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:
+        return None
 
 
 class ScopedEditView(ScopedMixin, View):

@@ -266,3 +266,64 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed / self.total) if self.total else 0
+
+
+def _upload_to(instance, filename: str) -> str:
+    stamp = timezone.now()
+    return f"attachments/{stamp:%Y/%m}/{secrets.token_hex(8)}-{filename[-80:]}"
+
+
+class TransitionLog(models.Model):
+    """One step of a workflow (流程记录): who moved which record from which state to which, when, and why.
+
+    Written by core.workflow.transition() in the same transaction as the state change; the record's
+    detail page shows these rows as its timeline.
+    """
+
+    content_type = models.ForeignKey("contenttypes.ContentType", models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(_("action"), max_length=40)
+    from_state = models.CharField(_("from"), max_length=40)
+    to_state = models.CharField(_("to"), max_length=40)
+    by = models.ForeignKey(User, models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    comment = models.TextField(_("comment"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "at"], name="transition_obj_idx")]
+        verbose_name = _("workflow step")
+        verbose_name_plural = _("workflow steps")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class Attachment(models.Model):
+    """A file attached to a record (附件), e.g. a photo before or after rectification.
+
+    Stores the SHA-256 and a perceptual hash of images, so that the same photo reused across checks
+    can be flagged (anti-formalism).
+    """
+
+    content_type = models.ForeignKey("contenttypes.ContentType", models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64, db_index=True)
+    transition = models.ForeignKey(TransitionLog, models.CASCADE, null=True, blank=True, related_name="attachments")
+    role = models.CharField(_("kind"), max_length=20, blank=True)  # before / after / evidence / ...
+    file = models.FileField(_("file"), upload_to=_upload_to)
+    name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    phash = models.CharField(max_length=16, blank=True, db_index=True)
+    uploaded_by = models.ForeignKey(User, models.PROTECT, related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="attachment_obj_idx")]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name

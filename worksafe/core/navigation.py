@@ -37,7 +37,11 @@ MENU = [
         Item(_("Risk points"), "risks:riskpoint_list", "risks.view_riskpoint", "ti-alert-triangle"),
         Item(_("Risk map"), "risks:map", "risks.view_riskpoint", "ti-map-2"),
     ]),
-    Section(_("Hazard investigation"), "ti-zoom-check", []),  # 隐患排查治理信息平台
+    Section(_("Hazard investigation"), "ti-zoom-check", [  # 隐患排查治理信息平台
+        Item(_("Hazards"), "hazards:hazard_list", "hazards.view_hazard", "ti-alert-octagon"),
+        Item(_("Supervision listings"), "hazards:listing_list", "hazards.view_listing", "ti-flag"),
+        Item(_("Escalated listings"), "hazards:escalated", "hazards.view_listing", "ti-arrow-big-up-lines"),
+    ]),
     Section(_("Emergency command"), "ti-urgent", []),  # 安全生产应急救援指挥平台
     Section(_("Administration"), "ti-settings", [
         Item(_("Users"), "core:user_list", "core.view_user", "ti-users"),

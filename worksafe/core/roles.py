@@ -54,17 +54,27 @@ _RISK_READ = [f"risks.view_{m}" for m in _RISK_MODELS]
 _RISK_KEEP = [f"risks.{a}_{m}" for m in _RISK_MODELS for a in ("add", "change", "delete")] + ["risks.import_riskpoint"]
 _RISK_REGULATE = ["risks.export_riskpoint"]
 
+# Hazard investigation (隐患排查治理): the closed loop inside the enterprise, 挂牌督办 by regulators.
+_HZ_READ = ["hazards.view_hazard", "hazards.view_listing"]
+_HZ_ENT_STAFF = ["hazards.add_hazard", "hazards.rectify_hazard"]
+_HZ_ENT_HEAD = [*_HZ_ENT_STAFF, "hazards.change_hazard", "hazards.delete_hazard", "hazards.assign_hazard",
+                "hazards.reject_hazard", "hazards.verify_hazard", "hazards.import_hazard", "hazards.export_hazard"]
+_HZ_REGULATE = ["hazards.add_hazard", "hazards.list_hazard", "hazards.verify_hazard", "hazards.reject_hazard",
+                "hazards.export_hazard"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    ENTERPRISE_STAFF: [*_ENTERPRISE_READ, *_MH_READ, "majorhazards.add_custodiancheck", *_RISK_READ],
+    ENTERPRISE_STAFF: [*_ENTERPRISE_READ, *_MH_READ, "majorhazards.add_custodiancheck", *_RISK_READ, *_HZ_READ,
+                       *_HZ_ENT_STAFF],
     ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE, *_MH_READ, *_MH_KEEP, "majorhazards.import_majorhazard",
-                      *_RISK_READ, *_RISK_KEEP, *_RISK_REGULATE],
+                      *_RISK_READ, *_RISK_KEEP, *_RISK_REGULATE, *_HZ_READ, *_HZ_ENT_HEAD],
     REGULATOR_STAFF: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
-                      *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE],
+                      *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE],
     REGULATOR_LEADER: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
-                       *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE],
-    INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise", *_MH_READ, *_RISK_READ, *_RISK_REGULATE],
-    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ],
-    COMMANDER: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ],
+                       *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE],
+    INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise", *_MH_READ, *_RISK_READ, *_RISK_REGULATE,
+                     *_HZ_READ, *_HZ_REGULATE],
+    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ, "hazards.add_hazard"],
+    COMMANDER: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ],
     SYSTEM_ADMIN: ["core.view_user", "core.add_user", "core.change_user", "core.view_organisation",
                    "core.add_organisation", "core.change_organisation", "core.view_jurisdiction"],
     SECURITY_ADMIN: ["core.view_user", "core.assign_roles", "core.unlock_user"],

@@ -1,8 +1,4 @@
-"""The registration form of a major hazard source (重大危险源登记表) as a PDF (reportlab).
-
-Chinese text uses the Adobe CID font STSong-Light, which every PDF reader maps to a local Song/Ming
-typeface, so no font file has to ship with the platform.
-"""
+"""The registration form of a major hazard source (重大危险源登记表) as a PDF (reportlab)."""
 
 from __future__ import annotations
 
@@ -14,12 +10,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+from worksafe.core.pdf import FONT
 
 _TITLE = ParagraphStyle("title", fontName=FONT, fontSize=16, leading=22, alignment=1, spaceAfter=4 * mm)
 _CELL = ParagraphStyle("cell", fontName=FONT, fontSize=9.5, leading=13)

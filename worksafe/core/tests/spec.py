@@ -28,6 +28,7 @@ class ScopedSpec:
     api: str
     api_data: Callable
     ui_names: list[str] = field(default_factory=lambda: ["list", "detail", "add", "edit", "delete"])
+    writable: bool = True  # False: read-only here (rows change only through workflow steps)
 
     @property
     def id(self) -> str:

@@ -75,6 +75,8 @@ def test_scope_matrix(world, client, spec, username):
     # detail / edit / delete pages, by guessed id
     for key, row in rows.items():
         for kind, action in (("detail", "view"), ("edit", "change"), ("delete", "delete")):
+            if kind not in spec.ui_names:
+                continue
             response = client.get(reverse(_name(spec, kind), args=[row.pk]))
             expected = _status(place[key], can["view"] and can[action])
             assert response.status_code == expected, (key, kind, response.status_code)
@@ -91,6 +93,9 @@ def test_scope_matrix(world, client, spec, username):
     for key, row in rows.items():
         response = client.get(f"{api}{row.pk}")
         assert response.status_code == _status(place[key], can["view"]), (key, response.content)
+
+    if not spec.writable:
+        return  # read-only: the workflow tests cover how these rows change
 
     # edits: out of place → 404 and unchanged; in place → saved with exactly one audit entry, or 403
     for key, row in rows.items():
