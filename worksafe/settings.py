@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "worksafe.majorhazards",
     "worksafe.risks",
     "worksafe.hazards",
+    "worksafe.checks",
     "worksafe.dashboard",
 ]
 

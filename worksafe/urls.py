@@ -11,6 +11,7 @@ urlpatterns = [
     path("majorhazards/", include("worksafe.majorhazards.urls")),
     path("risks/", include("worksafe.risks.urls")),
     path("hazards/", include("worksafe.hazards.urls")),
+    path("checks/", include("worksafe.checks.urls")),
     path("", include(("worksafe.core.urls", "core"))),
     path("", include("worksafe.dashboard.urls")),
 ]

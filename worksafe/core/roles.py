@@ -55,25 +55,35 @@ _RISK_KEEP = [f"risks.{a}_{m}" for m in _RISK_MODELS for a in ("add", "change", 
 _RISK_REGULATE = ["risks.export_riskpoint"]
 
 # Hazard investigation (隐患排查治理): the closed loop inside the enterprise, 挂牌督办 by regulators.
-_HZ_READ = ["hazards.view_hazard", "hazards.view_listing"]
+_HZ_READ = ["hazards.view_hazard", "hazards.view_listing", "hazards.view_hazardreport"]
 _HZ_ENT_STAFF = ["hazards.add_hazard", "hazards.rectify_hazard"]
 _HZ_ENT_HEAD = [*_HZ_ENT_STAFF, "hazards.change_hazard", "hazards.delete_hazard", "hazards.assign_hazard",
-                "hazards.reject_hazard", "hazards.verify_hazard", "hazards.import_hazard", "hazards.export_hazard"]
+                "hazards.reject_hazard", "hazards.verify_hazard", "hazards.import_hazard", "hazards.export_hazard",
+                "hazards.add_hazardreport", "hazards.change_hazardreport", "hazards.submit_hazardreport"]
 _HZ_REGULATE = ["hazards.add_hazard", "hazards.list_hazard", "hazards.verify_hazard", "hazards.reject_hazard",
-                "hazards.export_hazard"]
+                "hazards.export_hazard", "hazards.export_hazardreport"]
+
+# Hazard checks (隐患排查): checklists, plans, tasks and records kept by the enterprise; regulators read them
+# and see the anti-formalism flags.
+_CK_MODELS = ["checklist", "checklistitem", "checkplan", "checktask", "checkrecord", "checkresult"]
+_CK_READ = [f"checks.view_{m}" for m in _CK_MODELS] + ["checks.view_formalismflag"]
+_CK_DO = ["checks.add_checkrecord", "checks.change_checkrecord", "checks.add_checkresult", "checks.change_checkresult"]
+_CK_KEEP = [f"checks.{a}_{m}" for m in _CK_MODELS for a in ("add", "change", "delete")] + ["checks.export_checkrecord"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ENTERPRISE_STAFF: [*_ENTERPRISE_READ, *_MH_READ, "majorhazards.add_custodiancheck", *_RISK_READ, *_HZ_READ,
-                       *_HZ_ENT_STAFF],
+                       *_HZ_ENT_STAFF, *_CK_READ, *_CK_DO],
     ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE, *_MH_READ, *_MH_KEEP, "majorhazards.import_majorhazard",
-                      *_RISK_READ, *_RISK_KEEP, *_RISK_REGULATE, *_HZ_READ, *_HZ_ENT_HEAD],
+                      *_RISK_READ, *_RISK_KEEP, *_RISK_REGULATE, *_HZ_READ, *_HZ_ENT_HEAD, *_CK_READ, *_CK_KEEP],
     REGULATOR_STAFF: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
-                      *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE],
+                      *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE, *_CK_READ,
+                      "checks.export_checkrecord"],
     REGULATOR_LEADER: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
-                       *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE],
+                       *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE, *_CK_READ,
+                      "checks.export_checkrecord"],
     INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise", *_MH_READ, *_RISK_READ, *_RISK_REGULATE,
-                     *_HZ_READ, *_HZ_REGULATE],
-    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ, "hazards.add_hazard"],
+                     *_HZ_READ, *_HZ_REGULATE, *_CK_READ],
+    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ, "hazards.add_hazard", *_CK_READ],
     COMMANDER: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ],
     SYSTEM_ADMIN: ["core.view_user", "core.add_user", "core.change_user", "core.view_organisation",
                    "core.add_organisation", "core.change_organisation", "core.view_jurisdiction"],
