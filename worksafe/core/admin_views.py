@@ -42,6 +42,7 @@ from worksafe.core.filters import JurisdictionFilter, ScopedFilterSet
 from worksafe.core.generic import ScopedForm
 from worksafe.core.models import AuditEntry, Organisation, User
 from worksafe.core.roles import ROLE_LABELS
+from worksafe.core.widgets import DateInput
 
 
 class PermissionView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -307,9 +308,9 @@ class AuditFilterSet(django_filters.FilterSet):
     username = django_filters.CharFilter(label=gettext_lazy("Username"), lookup_expr="icontains")
     object_type = django_filters.CharFilter(label=gettext_lazy("Object type"), lookup_expr="icontains")
     date_from = django_filters.DateFilter(label=gettext_lazy("From"), field_name="ts", lookup_expr="date__gte",
-                                          widget=forms.DateInput(attrs={"type": "date"}))
+                                          widget=DateInput())
     date_to = django_filters.DateFilter(label=gettext_lazy("To"), field_name="ts", lookup_expr="date__lte",
-                                        widget=forms.DateInput(attrs={"type": "date"}))
+                                        widget=DateInput())
 
     class Meta:
         model = AuditEntry

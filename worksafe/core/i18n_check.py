@@ -67,16 +67,17 @@ def main() -> int:
     after = PO.read_text(encoding="utf-8")
     if _without_date(after) == _without_date(before):
         PO.write_text(before, encoding="utf-8")  # only the extraction date moved: leave the tree clean
+    # Compile even when entries are missing, so that what is translated shows at once.
+    subprocess.run([*manage, "compilemessages", "-l", "zh_Hans"], cwd=PACKAGE, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    if _without_date(after) != _without_date(before):
+        print(f"{PO}: was stale and has been re-extracted; commit it (and the .mo)")
     bad = problems(PO.read_text(encoding="utf-8"))
     if bad:
         print(f"{PO}: {len(bad)} entries need a translation:")
         for line in bad:
             print("  " + line)
         return 1
-    if _without_date(after) != _without_date(before):
-        print(f"{PO}: was stale and has been re-extracted; commit it (and the .mo)")
-    subprocess.run([*manage, "compilemessages", "-l", "zh_Hans"], cwd=PACKAGE, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
     print(f"{PO.name}: complete")
     return 0
 

@@ -1,13 +1,13 @@
 from datetime import timedelta
 
 import django_filters
-from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.choices import KeyIndustry
 from worksafe.core.filters import JurisdictionFilter, ScopedFilterSet, text_search
+from worksafe.core.widgets import DateInput
 from worksafe.enterprises.models import (
     Enterprise,
     EnterpriseStatus,
@@ -55,7 +55,7 @@ class LicenceFilterSet(ScopedFilterSet):
     jurisdiction = JurisdictionFilter(code_path="enterprise__county__code")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=LicenceKind.choices)
     expires_before = django_filters.DateFilter(label=_("Expires on or before"), field_name="expires_on",
-                                               lookup_expr="lte", widget=forms.DateInput(attrs={"type": "date"}))
+                                               lookup_expr="lte", widget=DateInput())
 
     class Meta:
         model = Licence

@@ -1,9 +1,9 @@
-from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.choices import KeyIndustry
 from worksafe.core.generic import Importer, ScopedForm
 from worksafe.core.models import Jurisdiction
+from worksafe.core.widgets import DateInput
 from worksafe.enterprises.models import Enterprise, EnterpriseStatus, Licence, Scale, SupervisionTier
 
 # Fields only a regulator may set; an enterprise's own users see them read-only.
@@ -38,8 +38,8 @@ class LicenceForm(ScopedForm):
     class Meta:
         model = Licence
         fields = ["enterprise", "kind", "number", "issuer", "issued_on", "expires_on"]
-        widgets = {"issued_on": forms.DateInput(attrs={"type": "date"}),
-                   "expires_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"issued_on": DateInput(),
+                   "expires_on": DateInput()}
 
 
 def _by_value_or_label(choices, value):

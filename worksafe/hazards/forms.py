@@ -2,9 +2,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.generic import ScopedForm
+from worksafe.core.widgets import DateInput
 from worksafe.hazards.models import Hazard
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -3,10 +3,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.generic import ScopedForm
+from worksafe.core.widgets import DateInput
 from worksafe.majorhazards import rules
 from worksafe.majorhazards.models import Change, Custodian, CustodianCheck, MajorHazard, Substance
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 
 
 class MajorHazardForm(ScopedForm):
