@@ -2,13 +2,14 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class HazardStatus(models.TextChoices):
     REPORTED = "reported", _("Reported")  # found and registered; nobody named to fix it yet
     RECTIFYING = "rectifying", _("Rectifying")  # responsible person, measures, funds and deadline set
     AWAITING_VERIFICATION = "awaiting_verification", _("Awaiting verification")  # fix reported done
-    CLOSED = "closed", _("Closed")  # verified and 销号 by someone other than the rectifier
+    CLOSED = "closed", pgettext_lazy("hazard status", "Closed")  # verified and 销号 by someone other than the rectifier
 
 
 class HazardLevel(models.TextChoices):
