@@ -230,6 +230,9 @@ MH_BETA_MULTI_CATEGORY = os.environ.get("MH_BETA_MULTI_CATEGORY", "max")  # "max
 MH_COAL_GAS_BETA = os.environ.get("MH_COAL_GAS_BETA") or None  # e.g. "2" (practice); unset: the standard's text
 MH_DEFAULT_BETA = os.environ.get("MH_DEFAULT_BETA") or None  # e.g. "1" (2011 annex); unset: no default β
 
+# Risk points are reassessed this many months after their last assessment (no national number: [M]).
+RISK_REASSESSMENT_MONTHS = env_int("RISK_REASSESSMENT_MONTHS", 12)
+
 # Open hazards whose deadline is this close are shown as due soon.
 HAZARD_DUE_SOON_DAYS = env_int("HAZARD_DUE_SOON_DAYS", 7)
 

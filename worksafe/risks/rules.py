@@ -38,11 +38,17 @@ The variants disagree at R = 4, 8, 9, 10 and 12. Scheme D also raises an enterpr
 
 Control tiers (ref §2.2, common practice, not a national rule) [V1]: 重大 and 较大 → company level
 plus workshop, team and post; 一般 → workshop, team and post; 低 → team and post.
+
+Reassessment (复评) [M]: the reference fixes no interval; `reassessment_due` defaults to 12 months for
+every level and takes the interval (or one per level) as a keyword argument.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -73,6 +79,20 @@ def _check_level(level: str) -> Level:
     if level not in LEVELS:
         raise ValueError(f"unknown risk level {level!r}; expected one of {LEVELS}")
     return level  # type: ignore[return-value]
+
+
+def level_rank(level: str) -> int:
+    """0 for red (the most severe) … 3 for blue; sorts levels from the highest down."""
+    return LEVELS.index(_check_level(level))
+
+
+def highest_level(levels: Iterable[str | None]) -> Level | None:
+    """The most severe of `levels` (empty values skipped); None when none is given.
+
+    An enterprise's level on the risk map is the highest level of its risk points [D].
+    """
+    found = [_check_level(level) for level in levels if level]
+    return min(found, key=LEVELS.index) if found else None
 
 
 def raise_level(level: str, steps: int) -> Level:
@@ -420,3 +440,38 @@ def ls_15_8_4_uplift_steps(
     if not steps:
         return 0
     return max(steps) if combine == "max" else sum(steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reassessment (复评) [M]
+# ---------------------------------------------------------------------------------------------
+
+# [M] The reference (ref §2) gives no reassessment interval for risk points. The platform default is
+# 12 months for every level; a deployment sets another number (or one per level) through the
+# RISK_REASSESSMENT_MONTHS setting, passed here as `months`.
+REASSESSMENT_MONTHS = 12
+
+
+def add_months(start: datetime.date, months: int) -> datetime.date:
+    """`start` plus whole months (ref §0): the corresponding day of the final month, or that month's last
+    day when the day does not exist (2024-02-29 + 12 months → 2025-02-28)."""
+    if isinstance(months, bool) or not isinstance(months, int) or months < 0:
+        raise ValueError(f"months must be an integer ≥ 0, got {months!r}")
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return datetime.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def reassessment_due(
+    assessed_on: datetime.date, level: str, *, months: int | Mapping[str, int] = REASSESSMENT_MONTHS
+) -> datetime.date:
+    """When a risk point assessed on `assessed_on` at `level` is due to be assessed again [M].
+
+    `months` is one interval for every level or a mapping level → months (levels missing from the
+    mapping get `REASSESSMENT_MONTHS`). Month arithmetic follows ref §0 (`add_months`).
+    """
+    _check_level(level)
+    interval = months.get(level, REASSESSMENT_MONTHS) if isinstance(months, Mapping) else months
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise ValueError(f"the reassessment interval must be a whole number of months ≥ 1, got {interval!r}")
+    return add_months(assessed_on, interval)

@@ -388,3 +388,88 @@ def test_ls_15_8_4_uplift_refuses_bad_input(_case, kwargs):
 def test_uplift_applied_with_raise_level():
     base = ls(2, 3, scheme="ls_15_8_4").level  # R = 6, yellow
     assert raise_level(base, ls_15_8_4_uplift_steps(open_supervision="provincial")) == "red"
+
+
+# ----------------------------------------------------------------------------------------------
+# Level order, highest level of an enterprise, reassessment due dates
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("_case", "levels", "expected"), [
+    ("nothing", [], None),
+    ("only empty values", [None, ""], None),
+    ("one", ["yellow"], "yellow"),
+    ("red wins", ["blue", "red", "yellow"], "red"),
+    ("orange over yellow and blue", ["yellow", "blue", "orange", None], "orange"),
+    ("blue only", ["blue", "blue"], "blue"),
+])
+def test_highest_level(_case, levels, expected):
+    from worksafe.risks.rules import highest_level
+
+    assert highest_level(levels) == expected
+
+
+def test_level_rank_and_unknown_levels():
+    from worksafe.risks.rules import highest_level, level_rank
+
+    assert [level_rank(v) for v in LEVELS] == [0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        highest_level(["red", "green"])
+
+
+@pytest.mark.parametrize(("_case", "start", "months", "expected"), [
+    ("same day next year", "2025-03-15", 12, "2026-03-15"),
+    ("31st into a 30-day month", "2025-01-31", 3, "2025-04-30"),
+    ("leap day to 28 Feb", "2024-02-29", 12, "2025-02-28"),
+    ("into a leap February", "2023-02-28", 12, "2024-02-28"),
+    ("31 Jan + 1 month in a leap year", "2024-01-31", 1, "2024-02-29"),
+    ("over a year end", "2025-11-30", 3, "2026-02-28"),
+    ("zero months", "2025-06-01", 0, "2025-06-01"),
+])
+def test_add_months(_case, start, months, expected):
+    import datetime
+
+    from worksafe.risks.rules import add_months
+
+    assert add_months(datetime.date.fromisoformat(start), months) == datetime.date.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(("_case", "level", "months", "expected"), [
+    ("default 12 months", "red", 12, "2026-05-20"),
+    ("default for blue too", "blue", 12, "2026-05-20"),
+    ("deployment sets 6", "yellow", 6, "2025-11-20"),
+    ("per level: red 6", "red", {"red": 6, "orange": 6}, "2025-11-20"),
+    ("per level: missing level gets 12", "blue", {"red": 6}, "2026-05-20"),
+])
+def test_reassessment_due(_case, level, months, expected):
+    import datetime
+
+    from worksafe.risks.rules import reassessment_due
+
+    assert reassessment_due(datetime.date(2025, 5, 20), level, months=months) == datetime.date.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(("_case", "level", "months"), [
+    ("unknown level", "green", 12),
+    ("zero interval", "red", 0),
+    ("negative interval", "red", -3),
+    ("fractional interval", "red", 1.5),
+    ("bool interval", "red", True),
+    ("zero in the mapping", "red", {"red": 0}),
+])
+def test_reassessment_due_refuses_bad_input(_case, level, months):
+    import datetime
+
+    from worksafe.risks.rules import reassessment_due
+
+    with pytest.raises(ValueError):
+        reassessment_due(datetime.date(2025, 5, 20), level, months=months)
+
+
+def test_reassessment_default_is_twelve_months():
+    import datetime
+
+    from worksafe.risks.rules import REASSESSMENT_MONTHS, reassessment_due
+
+    assert REASSESSMENT_MONTHS == 12
+    assert reassessment_due(datetime.date(2025, 5, 20), "orange") == datetime.date(2026, 5, 20)
