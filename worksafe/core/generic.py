@@ -93,6 +93,9 @@ class ScopedListView(ScopedMixin, View):
             can_add=request.user.has_perm(perm_name(self.model, "add")),
             can_import=_declares(self.model, "import") and request.user.has_perm(perm_name(self.model, "import")),
             can_export=self.can_export(), detail_view=viewname(self.model, "detail"),
+            # the list page's own table (HX-Target "table") keeps the browser URL in step; a list embedded
+            # in another page (e.g. an enterprise's tab) does not
+            push_url=request.headers.get("HX-Target") == "table" or not request.headers.get("HX-Request"),
         )
         if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
             return render(request, "partials/table.html", ctx)

@@ -1,3 +1,4 @@
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.generic import (
@@ -33,11 +34,27 @@ class EnterpriseDetailView(ScopedDetailView):
               "employees", "tier", "status", "legal_representative", "legal_representative_phone", "principal",
               "principal_phone", "safety_manager", "safety_manager_phone", "lng", "lat", "updated_at"]
 
+    # 一企一档: each module's list, filtered to this enterprise, loads into its own tab (by URL name, so
+    # this app imports none of them; each list applies the scoping rule itself).
+    MODULE_TABS = [
+        ("majorhazards", _("Major hazard sources"), "majorhazards:majorhazard_list", "majorhazards.view_majorhazard"),
+        ("risks", _("Risk points"), "risks:riskpoint_list", "risks.view_riskpoint"),
+        ("hazards", _("Hazards"), "hazards:hazard_list", "hazards.view_hazard"),
+        ("checks", _("Check records"), "checks:checkrecord_list", "checks.view_checkrecord"),
+    ]
+
     def get_context(self, obj):
-        licences = Licence.objects.visible_to(self.request.user).filter(enterprise=obj)
-        # Later modules add their tabs here (risks, hazards, major hazard sources, ...).
-        tabs = [("licences", _("Licences"))]
-        return {"licences": licences, "tabs": tabs}
+        user = self.request.user
+        licences = Licence.objects.visible_to(user).filter(enterprise=obj)
+        modules = []
+        for key, label, url_name, perm in self.MODULE_TABS:
+            if not user.has_perm(perm):
+                continue
+            try:
+                modules.append((key, label, f"{reverse(url_name)}?enterprise={obj.pk}"))
+            except NoReverseMatch:
+                continue
+        return {"licences": licences, "tabs": [("licences", _("Licences"))], "module_tabs": modules}
 
 
 class EnterpriseEditView(ScopedEditView):

@@ -139,7 +139,7 @@ def test_pagination_keeps_filters_in_links(officer, world):
         make_enterprise(f"厦门分页测试企业{i:02d}有限公司", "350203")
     response = officer.get(LIST, {"jurisdiction": "350203", "page": 1})
     assert response.context["querystring"] == "jurisdiction=350203"
-    assert re.search(r'href="\?jurisdiction=350203&(amp;)?page=2"', response.content.decode())
+    assert re.search(r'href="/enterprises/enterprises/\?jurisdiction=350203&(amp;)?page=2"', response.content.decode())
 
 
 LIST_QUERIES = 13  # measured: session+user+roles+perms 5, organisation, filter choices 2, count, rows, session save 3
@@ -351,3 +351,21 @@ def test_list_varies_on_hx_request(officer, rows, htmx):
 def test_boosted_htmx_request_gets_the_full_page(officer, rows):
     response = officer.get(LIST, HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true")
     assert "<html" in response.content.decode()
+
+
+def test_enterprise_file_has_a_tab_per_module_loading_its_scoped_list(client, world):
+    from worksafe.majorhazards.tests.specs import hazard_of
+
+    hazard_of(world.ent_xm)
+    hazard_of(world.ent_fz)
+    client.force_login(world.xm_officer)
+    response = client.get(reverse("enterprises:enterprise_detail", args=[world.ent_xm.pk]))
+    tabs = {key: url for key, _label, url in response.context["module_tabs"]}
+    assert tabs["majorhazards"] == f"/majorhazards/majorhazards/?enterprise={world.ent_xm.pk}"
+    # the tab's content is the module's own list partial, filtered and scoped
+    partial = client.get(tabs["majorhazards"], HTTP_HX_REQUEST="true")
+    assert b"<html" not in partial.content
+    assert [h.enterprise_id for h in partial.context["page"].object_list] == [world.ent_xm.pk]
+    # a guessed enterprise id outside the scope lists nothing
+    other = client.get(f"/majorhazards/majorhazards/?enterprise={world.ent_fz.pk}", HTTP_HX_REQUEST="true")
+    assert list(other.context["page"].object_list) == []
