@@ -5,6 +5,7 @@ from django.db.models import Count
 from django.db.models.functions import Substr
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views import View
 
 from worksafe.core.choices import LEVEL_WIDTH, KeyIndustry
@@ -12,6 +13,9 @@ from worksafe.core.geo_data import counties_geojson
 from worksafe.core.models import Jurisdiction
 from worksafe.core.roles import ADMIN_ROLES, ROLE_LABELS
 from worksafe.enterprises.models import Enterprise
+from worksafe.hazards.choices import HazardStatus, ListingStatus
+from worksafe.hazards.models import Hazard, Listing
+from worksafe.hazards.views import escalated_to
 
 
 class HomeView(LoginRequiredMixin, View):
@@ -35,8 +39,24 @@ class HomeView(LoginRequiredMixin, View):
             "roles": [ROLE_LABELS.get(r, r) for r in sorted(user.roles)],
             "key_classes": [(c.value, str(c.label)) for c in KeyIndustry],
             "breakdown": breakdown(qs, user.jurisdiction),
+            "hazards": hazard_figures(user),
         }
         return render(request, "dashboard/home.html", ctx)
+
+
+def hazard_figures(user) -> dict | None:
+    """Overdue hazards, overdue 挂牌督办 listings in the user's place, and listings escalated to the user's
+    level (overdue one level below): three counts for the landing page, None without hazard access."""
+    if not user.has_perm("hazards.view_hazard"):
+        return None
+    today = timezone.localdate()
+    return {
+        "overdue_hazards": Hazard.objects.visible_to(user).exclude(status=HazardStatus.CLOSED)
+        .filter(deadline__lt=today).count(),
+        "overdue_listings": Listing.objects.visible_to(user).filter(status=ListingStatus.LISTED,
+                                                                    deadline__lt=today).count(),
+        "escalated": len(escalated_to(user)),
+    }
 
 
 def breakdown(qs, jurisdiction) -> list[dict]:

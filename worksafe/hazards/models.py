@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.excel import labelled
-from worksafe.core.scoping import Scope, ScopedManager
+from worksafe.core.scoping import Scope, ScopedManager, ScopedQuerySet
 from worksafe.hazards import rules
 from worksafe.hazards.choices import HazardLevel, HazardSource, HazardStatus, ListingStatus
 
@@ -158,3 +158,101 @@ def next_code(enterprise_id: int, year: int | None = None) -> str:
     year = year or datetime.date.today().year
     count = Hazard.objects.filter(enterprise_id=enterprise_id, code__startswith=f"YH-{year}-").count()
     return f"YH-{year}-{count + 1:04d}"
+
+
+class ReportKind(models.TextChoices):
+    QUARTER = "quarter", _("Quarterly")  # 季度统计分析: due the 15th of the next quarter's first month
+    ANNUAL = "annual", _("Annual")  # 年度统计分析: due 31 January of the next year
+
+
+class HazardReportQuerySet(ScopedQuerySet):
+    def scoped(self, user):
+        """As for any scoped model, and a regulator sees only submitted reports: a draft is the
+        enterprise's working copy until its main responsible person signs and submits it."""
+        qs = super().scoped(user)
+        if not getattr(user, "is_authenticated", False) or user.is_enterprise_user:
+            return qs
+        return qs.filter(submitted_at__isnull=False)
+
+
+class HazardReport(models.Model):
+    """The unit's quarterly or annual hazard statistics and analysis (隐患排查治理情况统计分析报表),
+    signed by its main responsible person and submitted to the regulator (16号令, ref §3.2).
+
+    `figures` is a snapshot computed from the hazard records (hazards/reports.py); it is recomputed
+    while the report is a draft and frozen when the report is submitted.
+    """
+
+    enterprise = models.ForeignKey("enterprises.Enterprise", models.PROTECT, related_name="hazard_reports",
+                                   verbose_name=_("enterprise"))
+    kind = models.CharField(_("report period"), max_length=10, choices=ReportKind.choices)
+    year = models.PositiveSmallIntegerField(_("reporting year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"), null=True, blank=True)
+    figures = models.JSONField(_("figures"), default=dict, blank=True)
+    analysis = models.TextField(_("analysis"), blank=True)
+    signed_by_name = models.CharField(_("signed by (main responsible person)"), max_length=50, blank=True)
+    due_on = models.DateField(_("due date"))
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("submitted by"))
+    # rules.is_late(submission date in Asia/Shanghai, due_on), set when submitting (stored to filter on it)
+    late = models.BooleanField(_("submitted late"), default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope = Scope(**_SCOPE)
+    objects = models.Manager.from_queryset(HazardReportQuerySet)()
+
+    class Meta:
+        ordering = ["-year", "-quarter", "enterprise_id", "id"]
+        verbose_name = _("hazard statistics report")
+        verbose_name_plural = _("hazard statistics reports")
+        permissions = [
+            ("submit_hazardreport", "Can sign and submit a hazard statistics report"),
+            ("export_hazardreport", "Can export hazard statistics reports"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "kind", "year", "quarter"],
+                                    condition=models.Q(quarter__isnull=False), name="hazardreport_quarter_uniq"),
+            models.UniqueConstraint(fields=["enterprise", "kind", "year"],
+                                    condition=models.Q(quarter__isnull=True), name="hazardreport_annual_uniq"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="quarter", quarter__gte=1, quarter__lte=4)
+                           | models.Q(kind="annual", quarter__isnull=True)),
+                name="hazardreport_kind_quarter"),
+        ]
+        indexes = [models.Index(fields=["year", "quarter", "kind"], name="hazardreport_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} {self.period_label}"
+
+    @property
+    @labelled(_("report period"))
+    def period_label(self) -> str:
+        return period_label(self.kind, self.year, self.quarter)
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+    @property
+    @labelled(_("submission"))
+    def submission_state(self) -> str:
+        """on_time / late (submitted) or overdue / draft (not submitted), seen today."""
+        if self.submitted_at is not None:
+            return "late" if self.late else "on_time"
+        return "overdue" if rules.is_late(timezone.localdate(), self.due_on) else "draft"
+
+    def get_submission_state_display(self) -> str:
+        return str(SUBMISSION_STATE_LABELS[self.submission_state])
+
+
+SUBMISSION_STATE_LABELS = {"on_time": _("Submitted on time"), "late": _("Submitted late"),
+                           "overdue": _("Not submitted, past due"), "draft": _("Draft, not submitted")}
+
+
+def period_label(kind: str, year: int, quarter: int | None) -> str:
+    """"2026年第1季度" / "2026年度" (the way the forms are titled)."""
+    if kind == ReportKind.QUARTER:
+        return _("{year} Q{quarter}").format(year=year, quarter=quarter)
+    return _("{year} annual").format(year=year)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from worksafe.hazards import views
+from worksafe.hazards import report_views, views
 
 app_name = "hazards"
 urlpatterns = [
@@ -19,4 +19,12 @@ urlpatterns = [
     path("listings/<int:pk>/", views.ListingDetailView.as_view(), name="listing_detail"),
     path("listings/<int:pk>/notice.pdf", views.ListingNoticePdfView.as_view(), name="listing_pdf"),
     path("escalated/", views.EscalatedView.as_view(), name="escalated"),
+    # statistics reports (统计分析表) and the statistics page
+    path("reports/", report_views.HazardReportListView.as_view(), name="hazardreport_list"),
+    path("reports/", report_views.HazardReportListView.as_view(), name="report_list"),  # the menu's name
+    path("reports/generate/", report_views.ReportGenerateView.as_view(), name="report_generate"),
+    path("reports/missing/", report_views.MissingReportsView.as_view(), name="report_missing"),
+    path("reports/<int:pk>/", report_views.HazardReportDetailView.as_view(), name="hazardreport_detail"),
+    path("reports/<int:pk>/submit/", report_views.ReportSubmitView.as_view(), name="report_submit"),
+    path("statistics/", report_views.StatisticsView.as_view(), name="statistics"),
 ]

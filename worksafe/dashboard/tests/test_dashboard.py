@@ -57,3 +57,35 @@ def test_administrators_see_no_business_figures(client, world):
     assert response.status_code == 200
     assert "total" not in response.context
     assert client.get(reverse("dashboard:county_map_data")).json() == {"counties": []}
+
+
+def test_regulator_home_counts_overdue_and_escalated_listings(client, world):
+    import datetime
+
+    from worksafe.core.testing import make_org, make_user
+    from worksafe.hazards import actions
+    from worksafe.hazards.models import Hazard
+
+    # given a major hazard listed by the 思明 county bureau, past the listing deadline (not yet assigned, so no
+    # rectification deadline of its own), and a general hazard past its rectification deadline
+    today = datetime.date.today()
+    county_org = make_org("厦门市思明区应急管理局", "emergency", "350203")
+    county_officer = make_user("siming_officer", county_org, ["regulator_staff"])
+    major = actions.report(Hazard(enterprise=world.ent_xm, title="储罐区防火堤坍塌", level="major", found_on=today,
+                                  status_and_causes="a", harm_and_difficulty="b", treatment_plan="c"),
+                           by=world.ent_xm_staff)
+    actions.list_for_supervision(major, by=county_officer, notice_number="思安督〔2026〕2号", supervising_office="x",
+                                 deadline=today - datetime.timedelta(days=1))
+    Hazard.objects.create(enterprise=world.ent_xm, title="消防通道堵塞", found_on=today, status="rectifying",
+                          deadline=today - datetime.timedelta(days=3), reported_by=world.ent_xm_staff)
+    # then the city bureau (one level up) sees it escalated; the county bureau sees it overdue, not escalated
+    client.force_login(world.xm_officer)
+    figures = client.get(reverse("dashboard:home")).context["hazards"]
+    assert figures == {"escalated": 1, "overdue_listings": 1, "overdue_hazards": 1}
+    client.force_login(county_officer)
+    response = client.get(reverse("dashboard:home"))
+    assert response.context["hazards"] == {"escalated": 0, "overdue_listings": 1, "overdue_hazards": 1}
+    assert b'data-testid="hazard-cards"' in response.content
+    client.force_login(world.fz_officer)
+    assert client.get(reverse("dashboard:home")).context["hazards"] == {
+        "escalated": 0, "overdue_listings": 0, "overdue_hazards": 0}
