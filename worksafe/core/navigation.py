@@ -44,7 +44,7 @@ MENU = [
         Item(_("Checklists"), "checks:checklist_list", "checks.view_checklist", "ti-list-check"),
         Item(_("Check plans"), "checks:checkplan_list", "checks.view_checkplan", "ti-calendar-repeat"),
         Item(_("Formalism flags"), "checks:flags", "checks.view_formalismflag", "ti-eye-exclamation"),
-        Item(_("Hazard reports"), "hazards:report_list", "hazards.view_hazardreport", "ti-report"),
+        Item(_("Hazard reports"), "hazards:hazardreport_list", "hazards.view_hazardreport", "ti-report"),
         Item(_("Hazard statistics"), "hazards:statistics", "hazards.view_hazard", "ti-chart-bar"),
         Item(_("Supervision listings"), "hazards:listing_list", "hazards.view_listing", "ti-flag"),
         Item(_("Escalated listings"), "hazards:escalated", "hazards.view_listing", "ti-arrow-big-up-lines"),

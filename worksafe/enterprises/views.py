@@ -41,6 +41,7 @@ class EnterpriseDetailView(ScopedDetailView):
         ("risks", _("Risk points"), "risks:riskpoint_list", "risks.view_riskpoint"),
         ("hazards", _("Hazards"), "hazards:hazard_list", "hazards.view_hazard"),
         ("checks", _("Check records"), "checks:checkrecord_list", "checks.view_checkrecord"),
+        ("reports", _("Hazard reports"), "hazards:hazardreport_list", "hazards.view_hazardreport"),
     ]
 
     def get_context(self, obj):

@@ -21,7 +21,6 @@ urlpatterns = [
     path("escalated/", views.EscalatedView.as_view(), name="escalated"),
     # statistics reports (统计分析表) and the statistics page
     path("reports/", report_views.HazardReportListView.as_view(), name="hazardreport_list"),
-    path("reports/", report_views.HazardReportListView.as_view(), name="report_list"),  # the menu's name
     path("reports/generate/", report_views.ReportGenerateView.as_view(), name="report_generate"),
     path("reports/missing/", report_views.MissingReportsView.as_view(), name="report_missing"),
     path("reports/<int:pk>/", report_views.HazardReportDetailView.as_view(), name="hazardreport_detail"),
