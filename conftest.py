@@ -53,9 +53,15 @@ def page(browser, live_server):
 @pytest.fixture
 def demo():
     """The demo dataset of every module, small (needs a transactional browser test)."""
+    from worksafe.checks.demo import build_demo as build_checks
     from worksafe.enterprises.demo import build_demo
+    from worksafe.hazards.demo import build_demo as build_hazards
     from worksafe.majorhazards.demo import build_demo as build_majorhazards
+    from worksafe.risks.demo import build_demo as build_risks
 
     result = build_demo(enterprises=300)
     build_majorhazards(per_city=4)
+    build_risks(enterprises=15)
+    build_checks(enterprises=8, days=60)
+    build_hazards()  # last: its reports count the hazards the checks demo raised
     return result

@@ -233,6 +233,14 @@ MH_DEFAULT_BETA = os.environ.get("MH_DEFAULT_BETA") or None  # e.g. "1" (2011 an
 # Risk points are reassessed this many months after their last assessment (no national number: [M]).
 RISK_REASSESSMENT_MONTHS = env_int("RISK_REASSESSMENT_MONTHS", 12)
 
+# Hazard checks: anti-formalism thresholds (worksafe/checks/rules.py) and the life of a check page.
+CHECK_MIN_SECONDS_PER_ITEM = env_int("CHECK_MIN_SECONDS_PER_ITEM", 5)  # faster than this per item: flagged
+CHECK_PHASH_MAX_DISTANCE = env_int("CHECK_PHASH_MAX_DISTANCE", 4)  # bits of 64: the same photo
+CHECK_MAX_DISTANCE_M = env_int("CHECK_MAX_DISTANCE_M", 1000)  # phone farther than this from the enterprise: flagged
+CHECK_COPY_SIMILARITY_PERCENT = env_int("CHECK_COPY_SIMILARITY_PERCENT", 95)  # notes this alike an earlier check's
+CHECK_COPY_MIN_REPEATS = env_int("CHECK_COPY_MIN_REPEATS", 3)  # the same note on this many items of one check
+CHECK_START_MAX_AGE_HOURS = env_int("CHECK_START_MAX_AGE_HOURS", 12)  # an older check page must be reopened
+
 # Open hazards whose deadline is this close are shown as due soon.
 HAZARD_DUE_SOON_DAYS = env_int("HAZARD_DUE_SOON_DAYS", 7)
 

@@ -195,6 +195,7 @@ UNSCOPED = {
     "dashboard:home", "dashboard:county_map_data",  # figures come from visible_to (test_dashboard)
     "dashboard:county_geojson",  # public boundary data
     "core:importjob_detail",  # only the uploader's own jobs (test_import)
+    "core:attachment",  # the parent record's scoping rule (hazards/test_workflow)
 }
 ACCOUNT_PREFIX = "core:"  # login, password, second factor, profile and admin consoles: test_security
 

@@ -231,3 +231,16 @@ def test_api_lists_a_major_hazard_for_supervision(client, world):
         "deadline": (TODAY + datetime.timedelta(days=30)).isoformat()}, content_type="application/json")
     assert response.status_code == 200, response.content
     assert Listing.objects.get().listed_by == world.xm_org
+
+
+def test_photos_are_served_only_to_users_who_see_the_hazard(client, world):
+    hazard = actions.report(Hazard(enterprise=world.ent_xm, title="消防通道堵塞", found_on=TODAY),
+                            by=world.ent_xm_staff, files=[_photo()])
+    photo = timeline(hazard)[0].attachments.get()
+    client.force_login(world.xm_officer)
+    response = client.get(reverse("core:attachment", args=[photo.pk]))
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"\x89PNG")
+    client.force_login(world.fz_officer)
+    assert client.get(reverse("core:attachment", args=[photo.pk])).status_code == 404
+    client.logout()
+    assert client.get(reverse("core:attachment", args=[photo.pk])).status_code == 302

@@ -28,13 +28,19 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2017, help="random seed (default 2017)")
 
     def handle(self, *args, enterprises, seed, **options):
+        from worksafe.checks.demo import build_demo as build_checks
         from worksafe.enterprises.demo import build_demo
+        from worksafe.hazards.demo import build_demo as build_hazards
         from worksafe.majorhazards.demo import build_demo as build_majorhazards
+        from worksafe.risks.demo import build_demo as build_risks
 
         started = time.monotonic()
         out = self.stdout if options["verbosity"] > 0 else None
         result = build_demo(stdout=out, enterprises=enterprises, seed=seed)
         build_majorhazards(stdout=out, seed=seed)
+        build_risks(stdout=out, seed=seed)
+        build_checks(stdout=out, seed=seed)
+        build_hazards(stdout=out, seed=seed)  # last: its reports count the hazards the checks demo raised
         elapsed = time.monotonic() - started
         if result["created"]:
             counts = result["counts"]
