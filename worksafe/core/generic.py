@@ -289,6 +289,21 @@ class Importer:
         """Called once after every row is saved, inside the same transaction."""
 
 
+class RowImporter(Importer):
+    """Rows validated by a plain Form taking `user` (not a ModelForm); `save()` decides what to write."""
+
+    def validate(self, raw, user):
+        if not user.has_perm(perm_name(self.model, "add")):
+            return [str(_("You may not add new records."))], None
+        form = self.form_class(data=self.row_data({k: ("" if v is None else v) for k, v in raw.items()}), user=user)
+        if form.is_valid():
+            return [], form
+        return self.form_errors(form), None
+
+    def key_of(self, row):
+        return None
+
+
 def run_import(job: ImportJob, data: bytes, importer: Importer, all_or_nothing: bool = True) -> ImportJob:
     """Validate every row, then save all of them in one transaction (or only the good ones).
 

@@ -1,3 +1,4 @@
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.choices import KeyIndustry
@@ -32,6 +33,24 @@ class EnterpriseForm(ScopedForm):
 
     def clean_credit_code(self):
         return (self.cleaned_data.get("credit_code") or "").strip().upper()
+
+
+class EnterpriseRowForm(forms.Form):
+    """An import row that names its enterprise by credit code; the enterprise must be in the user's scope."""
+
+    credit_code = forms.CharField(max_length=18)
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        self.enterprise = None
+        super().__init__(*args, **kwargs)
+
+    def clean_credit_code(self):
+        code = self.cleaned_data["credit_code"].strip().upper()
+        self.enterprise = Enterprise.objects.scoped(self.user).filter(credit_code=code).first()
+        if self.enterprise is None:
+            raise forms.ValidationError(_("No enterprise with this credit code in your jurisdiction."))
+        return code
 
 
 class LicenceForm(ScopedForm):

@@ -3,15 +3,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from worksafe.core.generic import Importer
-from worksafe.enterprises.models import Enterprise
+from worksafe.core.generic import RowImporter
+from worksafe.enterprises.forms import EnterpriseRowForm
 from worksafe.hazards.actions import report
 from worksafe.hazards.choices import HazardLevel, HazardSource, HazardStatus
 from worksafe.hazards.models import MAJOR_PARTS, Hazard
 
 
-class HazardRowForm(forms.Form):
-    credit_code = forms.CharField(max_length=18)
+class HazardRowForm(EnterpriseRowForm):
     title = forms.CharField(max_length=200)
     location = forms.CharField(max_length=200, required=False)
     level = forms.ChoiceField(choices=HazardLevel.choices)
@@ -27,16 +26,6 @@ class HazardRowForm(forms.Form):
     deadline = forms.DateField(required=False)
     closed_on = forms.DateField(required=False)
 
-    def __init__(self, *args, user, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-    def clean_credit_code(self):
-        code = self.cleaned_data["credit_code"].strip().upper()
-        self.enterprise = Enterprise.objects.scoped(self.user).filter(credit_code=code).first()
-        if self.enterprise is None:
-            raise forms.ValidationError(_("No enterprise with this credit code in your jurisdiction."))
-        return code
 
     def clean(self):
         cleaned = super().clean()
@@ -49,7 +38,7 @@ class HazardRowForm(forms.Form):
         return cleaned
 
 
-class HazardImporter(Importer):
+class HazardImporter(RowImporter):
     model = Hazard
     form_class = HazardRowForm
     headers = [
@@ -82,16 +71,6 @@ class HazardImporter(Importer):
                 data[key] = data[key].date()
         return data
 
-    def validate(self, raw, user):
-        if not user.has_perm("hazards.add_hazard"):
-            return [str(_("You may not add new records."))], None
-        form = self.form_class(data=self.row_data({k: ("" if v is None else v) for k, v in raw.items()}), user=user)
-        if form.is_valid():
-            return [], form
-        return self.form_errors(form), None
-
-    def key_of(self, row):
-        return None
 
     def save(self, row, user):
         data = dict(row.cleaned_data)

@@ -8,14 +8,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from worksafe.core import audit
-from worksafe.core.generic import Importer
-from worksafe.enterprises.models import Enterprise
+from worksafe.core.generic import RowImporter
+from worksafe.enterprises.forms import EnterpriseRowForm
 from worksafe.majorhazards import actions, rules
 from worksafe.majorhazards.models import MajorHazard, Substance, UnitKind
 
 
-class MajorHazardRowForm(forms.Form):
-    credit_code = forms.CharField(max_length=18)
+class MajorHazardRowForm(EnterpriseRowForm):
     code = forms.CharField(max_length=40)
     name = forms.CharField(max_length=120)
     unit_kind = forms.ChoiceField(choices=UnitKind.choices)
@@ -26,16 +25,6 @@ class MajorHazardRowForm(forms.Form):
     categories = forms.CharField(max_length=60, required=False)
     q = forms.DecimalField(min_value=0, max_digits=14, decimal_places=4)
 
-    def __init__(self, *args, user, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-    def clean_credit_code(self):
-        code = self.cleaned_data["credit_code"].strip().upper()
-        self.enterprise = Enterprise.objects.scoped(self.user).filter(credit_code=code).first()
-        if self.enterprise is None:
-            raise forms.ValidationError(_("No enterprise with this credit code in your jurisdiction."))
-        return code
 
     def clean(self):
         cleaned = super().clean()
@@ -49,7 +38,7 @@ class MajorHazardRowForm(forms.Form):
         return cleaned
 
 
-class MajorHazardImporter(Importer):
+class MajorHazardImporter(RowImporter):
     model = MajorHazard
     form_class = MajorHazardRowForm
     headers = [
@@ -77,16 +66,6 @@ class MajorHazardImporter(Importer):
             data["evaluation_report_on"] = data["evaluation_report_on"].date()
         return data
 
-    def validate(self, raw, user):
-        if not user.has_perm("majorhazards.add_majorhazard"):
-            return [str(_("You may not add new records."))], None
-        form = self.form_class(data=self.row_data({k: ("" if v is None else v) for k, v in raw.items()}), user=user)
-        if form.is_valid():
-            return [], form
-        return self.form_errors(form), None
-
-    def key_of(self, row):
-        return None  # several rows per unit are expected
 
     def save(self, row, user):
         data = row.cleaned_data

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from worksafe.core import audit
 from worksafe.core.generic import Importer
-from worksafe.enterprises.models import Enterprise
+from worksafe.enterprises.forms import EnterpriseRowForm
 from worksafe.risks import actions
 from worksafe.risks.models import (
     GB6441_NAMES,
@@ -68,8 +68,7 @@ def _scheme_choices():
     return [(sid, criterion_label(sid)) for sid in rules.SCHEMES] + [(sid, s.variant) for sid, s in rules.SCHEMES.items()]
 
 
-class RiskPointRowForm(forms.Form):
-    credit_code = forms.CharField(max_length=18)
+class RiskPointRowForm(EnterpriseRowForm):
     code = forms.CharField(max_length=40)
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=RiskPointKind.choices)
@@ -85,16 +84,6 @@ class RiskPointRowForm(forms.Form):
     scheme = forms.CharField(required=False)
     assessed_on = forms.DateField(required=False)
 
-    def __init__(self, *args, user, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-    def clean_credit_code(self):
-        code = self.cleaned_data["credit_code"].strip().upper()
-        self.enterprise = Enterprise.objects.scoped(self.user).filter(credit_code=code).first()
-        if self.enterprise is None:
-            raise forms.ValidationError(_("No enterprise with this credit code in your jurisdiction."))
-        return code
 
     def clean_accident_types(self):
         values, unknown = parse_accident_types(self.cleaned_data.get("accident_types"))
