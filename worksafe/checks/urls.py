@@ -31,7 +31,6 @@ urlpatterns = [
     *_crud("records", "checkrecord", views.CheckRecordListView, views.CheckRecordDetailView),
     *_crud("results", "checkresult", views.CheckResultListView, views.CheckResultDetailView),
     path("results/<int:pk>/hazard/", views.ResultToHazardView.as_view(), name="checkresult_hazard"),
-    path("photos/<int:pk>/", views.PhotoView.as_view(), name="photo"),
     # The regulator's list of flags: "flags" in the menu, formalismflag_list for the generic views and tests.
     path("flags/", views.FormalismFlagListView.as_view(), name="flags"),
     *_crud("flags", "formalismflag", views.FormalismFlagListView, views.FormalismFlagDetailView),

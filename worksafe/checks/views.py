@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -400,19 +399,3 @@ class FormalismFlagDetailView(ScopedDetailView):
     template_name = "checks/formalismflag_detail.html"
     fields = ["record", "record__enterprise", "record__checked_by", "kind", "detail", "result", "other_record",
               "created_at"]
-
-
-class PhotoView(LoginRequiredMixin, View):
-    """A check photo, for users who may see the result it belongs to (uploads are not public)."""
-
-    def get(self, request, pk):
-        ct = ContentType.objects.get_for_model(CheckResult)
-        attachment = Attachment.objects.filter(pk=pk, content_type=ct).first()
-        if attachment is None:
-            raise Http404
-        get_visible_or_404(CheckResult, request.user, attachment.object_id, "view")
-        try:
-            handle = attachment.file.open("rb")
-        except FileNotFoundError:
-            raise Http404 from None
-        return FileResponse(handle, filename=attachment.name)

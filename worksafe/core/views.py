@@ -26,7 +26,11 @@ def attachment(request, pk: int):
     if model is None or not hasattr(model.objects, "scoped"):
         raise Http404
     get_visible_or_404(model, request.user, item.object_id, "view")
-    response = FileResponse(item.file.open("rb"), filename=item.name)
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, filename=item.name)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -126,7 +126,6 @@ COVERED_ELSEWHERE = {
     "checks:checklist_check": "test_checks.py::test_adhoc_check_*",
     "checks:checktask_check": "test_checks.py::test_doing_a_check_*",
     "checks:checkresult_hazard": "test_checks.py::test_failed_item_becomes_a_hazard_*",
-    "checks:photo": "test_checks.py::test_photos_*",
     "checks:flags": "the same view as checks:formalismflag_list (matrix) and test_checks.py::test_flags_*",
     "api-1:checkrecord-submit": "test_checks.py::test_api_submit_*",
     "api-1:checkresult-hazard": "test_checks.py::test_api_result_to_hazard_*",

@@ -259,7 +259,7 @@ def test_doing_a_check_hands_in_results_photos_and_location_and_closes_the_task(
     assert record.flag_count == 0  # ent_xm has no coordinates: the distance test does not apply
     # the record page shows the failure with its "report as a hazard" button, and the photos
     page = client.get(response["Location"])
-    assert b'data-testid="to-hazard-2"' in page.content and page.content.count(b"/checks/photos/") >= 2
+    assert b'data-testid="to-hazard-2"' in page.content and page.content.count(b"/attachments/") >= 2
     # a second tap on "hand in" is refused and changes nothing
     again = client.post(url, post_data(world.ent_xm_staff, checklist, task))
     assert again.status_code == 302 and CheckRecord.objects.count() == 1
@@ -524,7 +524,7 @@ def test_regulator_of_another_city_sees_none_of_it(client, world, flagged, task)
     flag = flagged.flags.first()
     client.force_login(world.fz_officer)
     for name, pk in [("checks:checkrecord_detail", flagged.pk), ("checks:checkresult_detail", result.pk),
-                     ("checks:formalismflag_detail", flag.pk), ("checks:photo", photo.pk),
+                     ("checks:formalismflag_detail", flag.pk), ("core:attachment", photo.pk),
                      ("checks:checktask_detail", task.pk), ("checks:checkplan_detail", task.plan_id)]:
         assert client.get(reverse(name, args=[pk])).status_code == 404, name
     for name in ("checks:flags", "checks:checkrecord_list", "checks:checkresult_list", "checks:checktask_list",
@@ -538,11 +538,10 @@ def test_regulator_of_another_city_sees_none_of_it(client, world, flagged, task)
 def test_photos_are_served_only_inside_the_place(client, world, flagged):
     photo = attachments(flagged.results.get(item__number=1)).get()
     client.force_login(world.xm_officer)
-    response = client.get(reverse("checks:photo", args=[photo.pk]))
+    response = client.get(reverse("core:attachment", args=[photo.pk]))
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"\x89PNG")
-    hazard, _created = actions.result_to_hazard(flagged.results.get(item__number=2), by=world.ent_xm_staff)
-    client.force_login(world.ent_xm_staff)  # a hazard's attachment is not a check photo
-    assert client.get(reverse("checks:photo", args=[attachments(hazard).get().pk])).status_code == 404
+    client.force_login(world.fz_officer)
+    assert client.get(reverse("core:attachment", args=[photo.pk])).status_code == 404
 
 
 @pytest.mark.parametrize("name", ["checks:flags", "checks:checkrecord_list", "checks:checkresult_list",
