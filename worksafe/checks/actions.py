@@ -170,7 +170,7 @@ def result_to_hazard(result: CheckResult, *, by) -> tuple[object, bool]:
     if not by.has_perm("hazards.add_hazard"):
         raise PermissionDenied
     with transaction.atomic():
-        locked = CheckResult.objects.select_for_update().select_related(
+        locked = CheckResult.objects.select_for_update(of=("self",)).select_related(
             "record", "record__checklist", "item", "hazard").get(pk=result.pk)
         if locked.hazard_id is not None:
             return locked.hazard, False
