@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from worksafe.core.models import Jurisdiction
 from worksafe.core.scoping import prefix_q
+from worksafe.core.widgets import DateInput
 
 
 class JurisdictionFilter(django_filters.ChoiceFilter):
@@ -46,6 +47,8 @@ class ScopedFilterSet(django_filters.FilterSet):
         for field in self.form.fields.values():
             if type(field.widget) is forms.Select:
                 field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
+            elif isinstance(field, forms.DateField) and not isinstance(field.widget, DateInput):
+                field.widget = DateInput(attrs=field.widget.attrs)  # a date picker, ISO value
 
 
 def text_search(fields):
