@@ -21,6 +21,7 @@ from worksafe.majorhazards.forms import (
     MajorHazardForm,
     SubstanceForm,
 )
+from worksafe.majorhazards.messages import describe
 from worksafe.majorhazards.models import Change, Custodian, CustodianCheck, MajorHazard, Substance
 
 
@@ -156,7 +157,7 @@ def assess(request, pk: int):
         with transaction.atomic():
             return 201, actions.assess(hazard, by=request.user)
     except ValueError as exc:
-        raise ApiError(400, "validation_error", {"substances": [str(exc)]}) from None
+        raise ApiError(400, "validation_error", {"substances": [describe(exc)]}) from None
 
 
 substance_router = crud_router(Substance, out_schema=SubstanceOut, in_schema=SubstanceIn,

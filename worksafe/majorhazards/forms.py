@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from worksafe.core.generic import ScopedForm
 from worksafe.core.widgets import DateInput
 from worksafe.majorhazards import rules
+from worksafe.majorhazards.messages import describe
 from worksafe.majorhazards.models import Change, Custodian, CustodianCheck, MajorHazard, Substance
 
 DATE = DateInput()
@@ -47,7 +48,7 @@ class SubstanceForm(ScopedForm):
         try:
             rules.assess_unit([probe.as_rule_input()])
         except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="substance") from None
+            raise forms.ValidationError(describe(exc), code="substance") from None
         return cleaned
 
 

@@ -11,6 +11,7 @@ from worksafe.core import audit
 from worksafe.core.generic import RowImporter
 from worksafe.enterprises.forms import EnterpriseRowForm
 from worksafe.majorhazards import actions, rules
+from worksafe.majorhazards.messages import describe
 from worksafe.majorhazards.models import MajorHazard, Substance, UnitKind
 
 
@@ -34,7 +35,7 @@ class MajorHazardRowForm(EnterpriseRowForm):
             try:
                 rules.assess_unit([probe.as_rule_input()])
             except ValueError as exc:
-                raise forms.ValidationError(str(exc), code="substance") from None
+                raise forms.ValidationError(describe(exc), code="substance") from None
         return cleaned
 
 

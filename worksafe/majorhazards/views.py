@@ -37,6 +37,7 @@ from worksafe.majorhazards.forms import (
     SubstanceForm,
 )
 from worksafe.majorhazards.importer import MajorHazardImporter
+from worksafe.majorhazards.messages import describe
 from worksafe.majorhazards.models import (
     Change,
     Custodian,
@@ -154,7 +155,7 @@ class _HazardAction(LoginRequiredMixin, View):
         except actions.InvalidTransition:
             messages.error(request, _("This step is not possible in the source's current status."))
         except ValueError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, describe(exc))
         return redirect("majorhazards:majorhazard_detail", pk=hazard.pk)
 
 

@@ -201,3 +201,11 @@ def test_api_assess_returns_the_version_and_refuses_out_of_scope(client, world, 
     assert body["s_value"] == "2.5000" and body["is_major"] is True
     client.force_login(world.ent_fz_staff)
     assert client.post(f"/api/v1/majorhazards/majorhazards/{ammonia.pk}/assess").status_code == 404
+
+
+def test_rule_errors_reach_the_user_in_chinese(client, world, ammonia):
+    client.force_login(world.ent_xm_head)
+    response = client.post(reverse("majorhazards:substance_add"),
+                           {"hazard": ammonia.pk, "name": "硝化纤维素", "q": "3"})
+    (message,) = response.context["form"].non_field_errors()
+    assert message.startswith("硝化纤维素") and "表1" in message and "not" not in message
