@@ -37,8 +37,10 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from worksafe.core import audit
+from worksafe.core.middleware import otp_required
 from worksafe.core.models import ApiToken, AuditEntry, User
 from worksafe.core.roles import ROLE_LABELS
+from worksafe.core.widgets import css_class
 
 TOKEN_RE = re.compile(r"^\d{6}$")
 
@@ -60,19 +62,12 @@ def has_confirmed_device(user) -> bool:
     return any(True for _device in devices_for_user(user, confirmed=True))
 
 
-def otp_required(user) -> bool:
-    return bool(user.roles & set(settings.OTP_REQUIRED_ROLES))
-
-
 def bootstrap_form(form: forms.Form) -> forms.Form:
     """Tabler classes on every widget."""
     for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
-            continue
-        css = "form-check-input" if isinstance(widget, forms.CheckboxInput) else (
-            "form-select" if isinstance(widget, forms.Select) else "form-control")
-        widget.attrs.setdefault("class", css)
+        css = css_class(field.widget)
+        if css:
+            field.widget.attrs.setdefault("class", css)
     return form
 
 

@@ -22,6 +22,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from worksafe.core import audit
+from worksafe.core.middleware import otp_required, password_expired
 from worksafe.core.models import ApiToken, AuditEntry
 from worksafe.core.scoping import get_visible_or_404, perm_name, still_visible
 
@@ -51,11 +52,9 @@ class ErrorOut(Schema):
 
 def _ready(request, user):
     """A session or token user counts only when fully signed in (password current, second factor done)."""
-    from worksafe.core.middleware import _otp_required, _password_expired
-
-    if not user.is_active or user.must_change_password or _password_expired(user):
+    if not user.is_active or user.must_change_password or password_expired(user):
         return None
-    if _otp_required(user) and not getattr(user, "is_verified", lambda: False)():
+    if otp_required(user) and not getattr(user, "is_verified", lambda: False)():
         return None
     return user
 

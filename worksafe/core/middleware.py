@@ -78,9 +78,9 @@ class SecurityPolicyMiddleware:
             request.session.set_expiry(settings.SESSION_IDLE_MINUTES_PRIVILEGED * 60)
         if request.path.startswith(_OPEN_PREFIXES) or request.path.startswith("/api/"):
             return None
-        if user.must_change_password or _password_expired(user):
+        if user.must_change_password or password_expired(user):
             return redirect("core:password_change")
-        if _otp_required(user) and not user.is_verified():
+        if otp_required(user) and not user.is_verified():
             from django_otp import devices_for_user
 
             if any(True for _ in devices_for_user(user, confirmed=True)):
@@ -89,12 +89,12 @@ class SecurityPolicyMiddleware:
         return None
 
 
-def _password_expired(user) -> bool:
+def password_expired(user) -> bool:
     days = settings.PASSWORD_MAX_AGE_DAYS
     if not days or user.password_changed_at is None:
         return False
     return (timezone.now() - user.password_changed_at).days >= days
 
 
-def _otp_required(user) -> bool:
+def otp_required(user) -> bool:
     return bool(user.roles & set(settings.OTP_REQUIRED_ROLES))

@@ -1,5 +1,7 @@
-from django import forms, template
+from django import template
 from django.utils.html import format_html
+
+from worksafe.core.widgets import css_class
 
 register = template.Library()
 
@@ -15,9 +17,7 @@ def column(obj, col):
 @register.filter
 def bootstrap(bound_field):
     """Render a form field with Tabler/Bootstrap classes and an invalid state."""
-    widget = bound_field.field.widget
-    css = "form-check-input" if isinstance(widget, forms.CheckboxInput) else (
-        "form-select" if isinstance(widget, forms.Select) else "form-control")
+    css = css_class(bound_field.field.widget)
     if bound_field.errors:
         css += " is-invalid"
     return bound_field.as_widget(attrs={"class": css})
