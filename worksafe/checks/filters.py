@@ -14,27 +14,18 @@ from worksafe.checks.models import (
     FormalismFlag,
 )
 from worksafe.core.choices import KeyIndustry
-from worksafe.core.filters import JurisdictionFilter, ScopedFilterSet, text_search
-
-YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+from worksafe.core.filters import YES_NO, JurisdictionFilter, PresenceFilter, ScopedFilterSet, text_search
 
 
 class ChecklistFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method=text_search(["name", "basis", "enterprise__name"]))
     key_class = django_filters.ChoiceFilter(label=_("key industry class"), choices=KeyIndustry.choices)
-    builtin = django_filters.ChoiceFilter(label=_("Built-in"), choices=YES_NO, method="filter_builtin")
+    builtin = PresenceFilter(label=_("Built-in"), field_name="enterprise", present_means_yes=False)
     enterprise = django_filters.NumberFilter(label=_("enterprise"), field_name="enterprise_id")
 
     class Meta:
         model = Checklist
         fields = []
-
-    def filter_builtin(self, queryset, name, value):
-        if value == "yes":
-            return queryset.filter(enterprise__isnull=True)
-        if value == "no":
-            return queryset.filter(enterprise__isnull=False)
-        return queryset
 
 
 class ChecklistItemFilterSet(ScopedFilterSet):
@@ -130,19 +121,12 @@ class CheckResultFilterSet(ScopedFilterSet):
                                                                         "record__enterprise__name"]))
     jurisdiction = JurisdictionFilter(code_path="record__enterprise__county__code")
     outcome = django_filters.ChoiceFilter(label=_("outcome"), choices=Outcome.choices)
-    hazard = django_filters.ChoiceFilter(label=_("Became a hazard"), choices=YES_NO, method="filter_hazard")
+    hazard = PresenceFilter(label=_("Became a hazard"), field_name="hazard")
     record = django_filters.NumberFilter(label=_("check record"), field_name="record_id")
 
     class Meta:
         model = CheckResult
         fields = []
-
-    def filter_hazard(self, queryset, name, value):
-        if value == "yes":
-            return queryset.filter(hazard__isnull=False)
-        if value == "no":
-            return queryset.filter(hazard__isnull=True)
-        return queryset
 
 
 class FormalismFlagFilterSet(ScopedFilterSet):

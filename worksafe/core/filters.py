@@ -32,6 +32,24 @@ class JurisdictionFilter(django_filters.ChoiceFilter):
         return queryset.filter(prefix_q(self.code_path, value))
 
 
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+class PresenceFilter(django_filters.ChoiceFilter):
+    """Yes / no: whether the related row or value at `field_name` exists (`isnull`)."""
+
+    def __init__(self, *args, present_means_yes: bool = True, **kwargs):
+        self.present_means_yes = present_means_yes
+        kwargs.setdefault("choices", YES_NO)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value not in ("yes", "no"):
+            return qs
+        present = (value == "yes") == self.present_means_yes
+        return qs.filter(**{f"{self.field_name}__isnull": not present})
+
+
 class ScopedFilterSet(django_filters.FilterSet):
     """A FilterSet whose jurisdiction choices come from the requesting user's scope."""
 

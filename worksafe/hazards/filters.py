@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from worksafe.core.filters import JurisdictionFilter, ScopedFilterSet, text_search
+from worksafe.core.filters import JurisdictionFilter, PresenceFilter, ScopedFilterSet, text_search
 from worksafe.hazards.choices import HazardLevel, HazardSource, HazardStatus, ListingStatus
 from worksafe.hazards.models import Hazard, Listing
 
@@ -21,8 +21,7 @@ class HazardFilterSet(ScopedFilterSet):
     deadline_state = django_filters.ChoiceFilter(
         label=_("deadline state"), method="filter_deadline",
         choices=[("overdue", _("Overdue")), ("due_soon", _("Due soon"))])
-    listed = django_filters.ChoiceFilter(label=_("Listed for supervision"), method="filter_listed",
-                                         choices=[("yes", _("Yes")), ("no", _("No"))])
+    listed = PresenceFilter(label=_("Listed for supervision"), field_name="listing")
     found_after = django_filters.DateFilter(label=_("Found on or after"), field_name="found_on", lookup_expr="gte")
     found_before = django_filters.DateFilter(label=_("Found on or before"), field_name="found_on", lookup_expr="lte")
 
@@ -38,13 +37,6 @@ class HazardFilterSet(ScopedFilterSet):
         if value == "due_soon":
             return open_.filter(deadline__gte=today,
                                 deadline__lte=today + timedelta(days=settings.HAZARD_DUE_SOON_DAYS))
-        return queryset
-
-    def filter_listed(self, queryset, name, value):
-        if value == "yes":
-            return queryset.filter(listing__isnull=False)
-        if value == "no":
-            return queryset.filter(listing__isnull=True)
         return queryset
 
 

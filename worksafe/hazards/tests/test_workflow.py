@@ -244,3 +244,11 @@ def test_photos_are_served_only_to_users_who_see_the_hazard(client, world):
     assert client.get(reverse("core:attachment", args=[photo.pk])).status_code == 404
     client.logout()
     assert client.get(reverse("core:attachment", args=[photo.pk])).status_code == 302
+
+
+def test_the_list_filters_listed_and_unlisted_hazards(client, world, hazard):
+    major, _listing = _listed(world)
+    client.force_login(world.xm_officer)
+    for value, expected in (("yes", [major.pk]), ("no", [hazard.pk]), ("", sorted([major.pk, hazard.pk]))):
+        page = client.get(reverse("hazards:hazard_list"), {"listed": value}).context["page"]
+        assert sorted(h.pk for h in page.paginator.object_list) == sorted(expected), value
