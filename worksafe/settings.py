@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "worksafe.risks",
     "worksafe.hazards",
     "worksafe.checks",
+    "worksafe.monitoring",
     "worksafe.dashboard",
 ]
 
@@ -243,6 +244,25 @@ CHECK_START_MAX_AGE_HOURS = env_int("CHECK_START_MAX_AGE_HOURS", 12)  # an older
 
 # Open hazards whose deadline is this close are shown as due soon.
 HAZARD_DUE_SOON_DAYS = env_int("HAZARD_DUE_SOON_DAYS", 7)
+
+# Online monitoring (worksafe/monitoring). Retention follows 40号令 (≥ 30 days of records); the offline,
+# escalation, warning and quality numbers are our proposal (major_hazards.md §2.3 [D]): see docs/rules.md.
+MONITORING_RAW_RETENTION_DAYS = max(30, env_int("MONITORING_RAW_RETENTION_DAYS", 30))
+MONITORING_ROLLUP_RETENTION_DAYS = env_int("MONITORING_ROLLUP_RETENTION_DAYS", 3 * 365)
+MONITORING_OFFLINE_PERIODS = env_int("MONITORING_OFFLINE_PERIODS", 3)  # missed sampling periods → 数据中断
+MONITORING_OFFLINE_FLOOR_S = env_int("MONITORING_OFFLINE_FLOOR_S", 300)  # … but never sooner than this
+MONITORING_MAX_CLOCK_AHEAD_S = env_int("MONITORING_MAX_CLOCK_AHEAD_S", 300)  # later readings: rejected, drift event
+MONITORING_CLOCK_DRIFT_S = env_int("MONITORING_CLOCK_DRIFT_S", 30)  # gateway clock this far ahead: drift event
+MONITORING_FLATLINE_MINUTES = env_int("MONITORING_FLATLINE_MINUTES", 60)  # unchanged value this long: flatline
+MONITORING_ESCALATION_MINUTES = [int(m) for m in os.environ.get("MONITORING_ESCALATION_MINUTES",
+                                                                "10,30,60").split(",")]  # → county, city, province
+MONITORING_ALARM_PERSIST_MINUTES = env_int("MONITORING_ALARM_PERSIST_MINUTES", 30)  # §2.3: yellow/red after this
+MONITORING_WARNING_RULE = os.environ.get("MONITORING_WARNING_RULE",
+                                         "worksafe.monitoring.rules.default_warning_level")
+MONITORING_WARNING_WEIGHTS: dict = {}  # overrides of rules.DEFAULT_WARNING_WEIGHTS
+MONITORING_QUALITY_WEIGHTS = {"interruption": 2.0, "noise": 1.0, "noise_free": 5.0}
+MONITORING_CHANNELS = os.environ.get("MONITORING_CHANNELS", "in_app").split(",")  # outbox channels per alarm
+MONITORING_LAST_VALUE_FLUSH_S = 2.0  # last values reach the point table at most this late
 
 PAGE_SIZE = 25
 

@@ -70,21 +70,31 @@ _CK_READ = [f"checks.view_{m}" for m in _CK_MODELS] + ["checks.view_formalismfla
 _CK_DO = ["checks.add_checkrecord", "checks.change_checkrecord", "checks.add_checkresult", "checks.change_checkresult"]
 _CK_KEEP = [f"checks.{a}_{m}" for m in _CK_MODELS for a in ("add", "change", "delete")] + ["checks.export_checkrecord"]
 
+# Online monitoring (在线监测预警): the enterprise keeps gateways and points and answers its alarms;
+# regulators watch, acknowledge escalated alarms and export.
+_MON_READ = [f"monitoring.view_{m}" for m in ("gateway", "point", "alarm", "qualityevent", "enterprisewarning",
+                                               "deadletter")]
+_MON_ACK = ["monitoring.acknowledge_alarm", "monitoring.acknowledge_cleared_alarm", "monitoring.comment_alarm"]
+_MON_KEEP = [f"monitoring.{a}_{m}" for m in ("gateway", "point") for a in ("add", "change", "delete")] + [
+    "monitoring.import_point", "monitoring.export_point", "monitoring.assign_alarm", "monitoring.export_alarm"]
+_MON_REGULATE = [*_MON_ACK, "monitoring.export_point", "monitoring.export_alarm"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ENTERPRISE_STAFF: [*_ENTERPRISE_READ, *_MH_READ, "majorhazards.add_custodiancheck", *_RISK_READ, *_HZ_READ,
-                       *_HZ_ENT_STAFF, *_CK_READ, *_CK_DO],
+                       *_HZ_ENT_STAFF, *_CK_READ, *_CK_DO, *_MON_READ, *_MON_ACK],
     ENTERPRISE_HEAD: [*_ENTERPRISE_READ, *_ENTERPRISE_WRITE, *_MH_READ, *_MH_KEEP, "majorhazards.import_majorhazard",
-                      *_RISK_READ, *_RISK_KEEP, *_RISK_REGULATE, *_HZ_READ, *_HZ_ENT_HEAD, *_CK_READ, *_CK_KEEP],
+                      *_RISK_READ, *_RISK_KEEP, *_RISK_REGULATE, *_HZ_READ, *_HZ_ENT_HEAD, *_CK_READ, *_CK_KEEP,
+                      *_MON_READ, *_MON_ACK, *_MON_KEEP],
     REGULATOR_STAFF: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
                       *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE, *_CK_READ,
-                      "checks.export_checkrecord"],
+                      "checks.export_checkrecord", *_MON_READ, *_MON_REGULATE],
     REGULATOR_LEADER: [*_ENTERPRISE_READ, *_REGISTRY_WRITE, "enterprises.export_enterprise", *_MH_READ, *_MH_KEEP,
                        *_MH_REGULATE, *_RISK_READ, *_RISK_REGULATE, *_HZ_READ, *_HZ_REGULATE, *_CK_READ,
-                      "checks.export_checkrecord"],
+                      "checks.export_checkrecord", *_MON_READ, *_MON_REGULATE],
     INDUSTRY_STAFF: [*_ENTERPRISE_READ, "enterprises.export_enterprise", *_MH_READ, *_RISK_READ, *_RISK_REGULATE,
-                     *_HZ_READ, *_HZ_REGULATE, *_CK_READ],
-    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ, "hazards.add_hazard", *_CK_READ],
-    COMMANDER: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ],
+                     *_HZ_READ, *_HZ_REGULATE, *_CK_READ, *_MON_READ],
+    INSPECTOR: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ, "hazards.add_hazard", *_CK_READ, *_MON_READ],
+    COMMANDER: [*_ENTERPRISE_READ, *_MH_READ, *_RISK_READ, *_HZ_READ, *_MON_READ],
     SYSTEM_ADMIN: ["core.view_user", "core.add_user", "core.change_user", "core.view_organisation",
                    "core.add_organisation", "core.change_organisation", "core.view_jurisdiction"],
     SECURITY_ADMIN: ["core.view_user", "core.assign_roles", "core.unlock_user"],

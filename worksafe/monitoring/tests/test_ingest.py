@@ -1,0 +1,156 @@
+"""The ingest pipeline: storage, dedupe, dead letters and alarms (on the suite's database)."""
+
+import time
+
+import pytest
+
+from worksafe.monitoring import codec
+from worksafe.monitoring.choices import AlarmStatus
+from worksafe.monitoring.ingest import Ingestor, Message
+from worksafe.monitoring.models import Alarm, DeadLetter, Gateway, Notification, Point, ReadingBatch
+from worksafe.monitoring.testing import make_gateway, make_point, payload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def site(world):
+    gw = make_gateway(world.ent_xm)
+    level = make_point(world.ent_xm, "LT-1001", gateway=gw)
+    gas = make_point(world.ent_xm, "GT-2001", gateway=gw, name="可燃气体", kind="flammable_gas", unit="%LEL",
+                     range_low=0, range_high=100, low_low=None, low=None, high=25, high_high=50, deadband=1)
+    return world, gw, level, gas
+
+
+def now_ms():
+    return int(time.time() * 1000) - 60_000
+
+
+def msg(world, seq, readings, gateway="GW01"):
+    return Message(payload(gateway, seq, readings), source="test", credit_code=world.ent_xm.credit_code,
+                   gateway_code=gateway)
+
+
+def stored_readings():
+    out = []
+    for b in ReadingBatch.objects.all():
+        out += codec.unpack(int(b.t0.timestamp() * 1000), b.data).tolist()
+    return sorted(out)
+
+
+def test_stores_readings_and_skips_redelivery(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    m = msg(world, 1, [("LT-1001", t, 5.0), ("GT-2001", t, 3.0)])
+    assert [o.status for o in ing.process([m])] == ["stored"]
+    assert [o.status for o in ing.process([m, m])] == ["duplicate", "duplicate"]
+    assert len(stored_readings()) == 2
+    gw.refresh_from_db()
+    assert (gw.first_seq, gw.max_seq, gw.received) == (1, 1, 1)
+
+
+def test_altered_resend_is_a_conflict(site):
+    world, *_ = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 7, [("LT-1001", t, 5.0)])])
+    out = ing.process([msg(world, 7, [("LT-1001", t, 6.0)])])
+    assert out[0].status == "conflict"
+    assert DeadLetter.objects.filter(reason="altered_resend").exists()
+    assert [r[2] for r in stored_readings()] == [5.0]
+
+
+def test_bad_readings_go_to_dead_letters_good_ones_stay(site):
+    world, *_ = site
+    t = now_ms()
+    out = Ingestor().process([msg(world, 1, [("LT-1001", t, 5.0), ("NOPE", t, 1.0), ("GT-2001", "yesterday", 1)])])
+    assert out[0].status == "partial" and out[0].stored == 1 and out[0].rejected == 2
+    dead = DeadLetter.objects.get()
+    assert "unknown_point" in dead.detail and "invalid_reading" in dead.detail
+    assert len(stored_readings()) == 1
+
+
+def test_garbage_and_unknown_gateway_are_rejected(site):
+    world, *_ = site
+    ing = Ingestor()
+    out = ing.process([Message(b"{not json", source="t", credit_code=world.ent_xm.credit_code, gateway_code="GW01"),
+                       msg(world, 1, [("LT-1001", now_ms(), 1.0)], gateway="GW99")])
+    assert [o.reason for o in out] == ["invalid_json", "unknown_gateway"]
+    assert DeadLetter.objects.count() == 2 and ReadingBatch.objects.count() == 0
+
+
+def test_one_alarm_per_crossing_with_deadband(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    values = [10, 15.1, 14.9, 15.2, 14.85, 16, 14.7, 10]  # noisy around H=15 with deadband 0.2
+    for k, v in enumerate(values):
+        ing.process([msg(world, k + 1, [("LT-1001", t + k * 1000, v)])])
+    alarms = list(Alarm.objects.filter(point=level))
+    assert len(alarms) == 1
+    a = alarms[0]
+    assert (a.condition, a.level, a.raise_value, a.peak_value) == ("H", 1, pytest.approx(15.1), 16)
+    assert a.status == AlarmStatus.CLEARED_UNACK  # back below 14.8 before anyone acknowledged it
+    assert Notification.objects.filter(alarm=a).count() == 2  # ent_xm_staff and ent_xm_head, in-app
+
+
+def test_high_high_raises_its_own_alarm_once(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 1, [("GT-2001", t, 10), ("GT-2001", t + 1000, 60), ("GT-2001", t + 2000, 55)])])
+    got = sorted((a.condition, a.level, a.status) for a in Alarm.objects.filter(point=gas))
+    assert got == [("H", 1, "active_unack"), ("HH", 2, "active_unack")]
+    gas.refresh_from_db()
+    assert gas.alarm_mask == 3
+
+
+def test_batched_micro_batch_out_of_order_is_evaluated_in_time_order(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 2, [("LT-1001", t + 2000, 10)]), msg(world, 1, [("LT-1001", t + 1000, 16)])])
+    a = Alarm.objects.get(point=level)
+    assert a.status == AlarmStatus.CLEARED_UNACK and a.raise_value == 16
+
+
+def test_late_excursion_gets_a_late_alarm(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 2, [("LT-1001", t + 5000, 10)])])
+    ing.process([msg(world, 1, [("LT-1001", t + 1000, 16), ("LT-1001", t + 2000, 17)])])  # backfill
+    a = Alarm.objects.get(point=level)
+    assert a.late and a.status == AlarmStatus.CLEARED_UNACK and a.peak_value == 17
+    ing.process([msg(world, 1, [("LT-1001", t + 1000, 16), ("LT-1001", t + 2000, 17)])])
+    assert Alarm.objects.count() == 1
+
+
+def test_min_duration_waits_before_raising(site):
+    world, gw, level, gas = site
+    Point.objects.filter(pk=level.pk).update(min_duration=5)
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 1, [("LT-1001", t, 16), ("LT-1001", t + 3000, 16), ("LT-1001", t + 4000, 10)])])
+    assert not Alarm.objects.exists()
+    ing.process([msg(world, 2, [("LT-1001", t + 10_000, 16), ("LT-1001", t + 15_000, 16.5)])])
+    a = Alarm.objects.get()
+    assert a.raised_ms == t + 10_000 and a.raised_at == codec.ms_to_datetime(t + 15_000)
+
+
+def test_last_values_flush(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 1, [("LT-1001", t, 5.0), ("LT-1001", t + 1000, 6.0)])])
+    ing.flush_last_values(force=True)
+    level.refresh_from_db()
+    assert level.last_value == 6.0 and level.last_ts == codec.ms_to_datetime(t + 1000)
+
+
+def test_heartbeat_counts_sequence(site):
+    world, *_ = site
+    Ingestor().process([msg(world, 5, [])])
+    gw = Gateway.objects.get()
+    assert (gw.max_seq, gw.received) == (5, 1)
