@@ -57,10 +57,12 @@ def demo():
     from worksafe.enterprises.demo import build_demo
     from worksafe.hazards.demo import build_demo as build_hazards
     from worksafe.majorhazards.demo import build_demo as build_majorhazards
+    from worksafe.monitoring.demo import build_demo as build_monitoring
     from worksafe.risks.demo import build_demo as build_risks
 
     result = build_demo(enterprises=300)
     build_majorhazards(per_city=4)
+    build_monitoring()
     build_risks(enterprises=15)
     build_checks(enterprises=8, days=60)
     build_hazards()  # last: its reports count the hazards the checks demo raised

@@ -17,6 +17,6 @@ api.add_router("/majorhazards/custodians/", mh.custodian_router)
 api.add_router("/majorhazards/custodianchecks/", mh.check_router)
 api.add_router("/majorhazards/changes/", mh.change_router)
 
-for _app in ("risks", "hazards", "checks"):
+for _app in ("risks", "hazards", "checks", "monitoring"):
     for _prefix, _router in import_module(f"worksafe.{_app}.api").ROUTERS:
         api.add_router(_prefix, _router)

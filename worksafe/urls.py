@@ -12,6 +12,7 @@ urlpatterns = [
     path("risks/", include("worksafe.risks.urls")),
     path("hazards/", include("worksafe.hazards.urls")),
     path("checks/", include("worksafe.checks.urls")),
+    path("monitoring/", include("worksafe.monitoring.urls", namespace="monitoring")),
     path("", include(("worksafe.core.urls", "core"))),
     path("", include("worksafe.dashboard.urls")),
 ]

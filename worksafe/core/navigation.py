@@ -37,6 +37,17 @@ MENU = [
         Item(_("Risk points"), "risks:riskpoint_list", "risks.view_riskpoint", "ti-alert-triangle"),
         Item(_("Risk map"), "risks:map", "risks.view_riskpoint", "ti-map-2"),
     ]),
+    Section(_("Online monitoring"), "ti-activity-heartbeat", [  # 在线监测预警 (part of the major risk platform)
+        Item(_("Live board"), "monitoring:board", "monitoring.view_alarm", "ti-device-desktop-analytics"),
+        Item(_("Alarms"), "monitoring:alarm_list", "monitoring.view_alarm", "ti-bell-ringing"),
+        Item(_("Monitoring points"), "monitoring:point_list", "monitoring.view_point", "ti-gauge"),
+        Item(_("Gateways"), "monitoring:gateway_list", "monitoring.view_gateway", "ti-router"),
+        Item(_("Data quality"), "monitoring:quality", "monitoring.view_qualityevent", "ti-chart-dots"),
+        Item(_("Data-quality events"), "monitoring:qualityevent_list", "monitoring.view_qualityevent",
+             "ti-plug-connected-x"),
+        Item(_("Warning levels"), "monitoring:warnings", "monitoring.view_enterprisewarning", "ti-traffic-lights"),
+        Item(_("Rejected messages"), "monitoring:deadletter_list", "monitoring.view_deadletter", "ti-mail-x"),
+    ]),
     Section(_("Hazard investigation"), "ti-zoom-check", [  # 隐患排查治理信息平台
         Item(_("Hazards"), "hazards:hazard_list", "hazards.view_hazard", "ti-alert-octagon"),
         Item(_("Check tasks"), "checks:checktask_list", "checks.view_checktask", "ti-checklist"),

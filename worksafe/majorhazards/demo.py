@@ -57,7 +57,7 @@ def build_demo(stdout=None, seed: int = 2017, per_city: int = 14) -> int:
     candidates = []
     for prefix in PARKS:
         qs = (Enterprise.objects.filter(prefix_q("county__code", prefix), key_class="hazchem")
-              .order_by("-scale", "-employees", "id"))
+              .order_by("scale", "-employees", "id"))  # "above" (规模以上) sorts first
         for ent in qs[:per_city]:
             if ent not in candidates:
                 candidates.append(ent)

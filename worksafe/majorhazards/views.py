@@ -1,12 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from worksafe.core import audit
@@ -51,6 +53,27 @@ HAZARD_COLUMNS = ["name", "code", "enterprise__name", "enterprise__county__name"
                   "status", "evaluation_due"]
 
 
+# Online monitoring status per source (points, points online, active alarms), for users who may see points.
+MONITORING_COLUMNS = [("mon_points", gettext_lazy("monitoring points")), ("mon_online", gettext_lazy("online points")),
+                      ("mon_alarms", gettext_lazy("active alarms"))]
+
+
+def with_monitoring(qs):
+    """Annotate each source's monitoring status with three correlated counts: a fixed number of queries
+    however many rows, and no join fan-out between points and alarms."""
+    from worksafe.monitoring.choices import ACTIVE_STATUSES
+    from worksafe.monitoring.models import Alarm, Point
+    from worksafe.monitoring.views import online_q
+
+    def count(rows):
+        return Coalesce(Subquery(rows.order_by().values("hazard_id").annotate(n=Count("pk")).values("n")[:1],
+                                 output_field=IntegerField()), 0)
+
+    points = Point.objects.filter(hazard=OuterRef("pk"))
+    return qs.annotate(mon_points=count(points), mon_online=count(points.filter(online_q())),
+                       mon_alarms=count(Alarm.objects.filter(hazard=OuterRef("pk"), status__in=ACTIVE_STATUSES)))
+
+
 class MajorHazardListView(ScopedListView):
     model = MajorHazard
     filterset_class = MajorHazardFilterSet
@@ -58,6 +81,16 @@ class MajorHazardListView(ScopedListView):
     export_columns = [*HAZARD_COLUMNS, "s_value", "people_within_500m", "assessed_on", "evaluation_report_on",
                       "filed_on", "enterprise__credit_code"]
     select_related = ["enterprise", "enterprise__county"]
+
+    def get(self, request, *args, **kwargs):
+        if request.user.has_perm("monitoring.view_point"):
+            self.columns = [*self.columns, *MONITORING_COLUMNS]
+            self.export_columns = [*self.export_columns, *MONITORING_COLUMNS]
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        return with_monitoring(qs) if self.request.user.has_perm("monitoring.view_point") else qs
 
 
 class MajorHazardDetailView(ScopedDetailView):
@@ -84,7 +117,24 @@ class MajorHazardDetailView(ScopedDetailView):
             "can_deregister": user.has_perm("majorhazards.deregister_majorhazard"),
             "filing_form": FilingForm(initial={"filed_on": timezone.localdate()}),
             "deregister_form": DeregisterForm(initial={"deregistered_on": timezone.localdate()}),
+            "monitoring": _monitoring_status(obj, user),
         }
+
+
+def _monitoring_status(hazard, user):
+    """Points, points online and active alarms of the source (None without the permission to see points).
+    Grade 1 and 2 sources must be connected (安委办〔2019〕11号), so the page says so when none is."""
+    if not user.has_perm("monitoring.view_point"):
+        return None
+    from worksafe.monitoring.choices import ACTIVE_STATUSES
+    from worksafe.monitoring.models import Alarm, Point
+    from worksafe.monitoring.views import online_q
+
+    counts = Point.objects.visible_to(user).filter(hazard=hazard).aggregate(
+        points=Count("pk"), online=Count("pk", filter=online_q()))
+    counts["alarms"] = Alarm.objects.visible_to(user).filter(hazard=hazard, status__in=ACTIVE_STATUSES).count()
+    counts["required"] = hazard.grade in (1, 2)
+    return counts
 
 
 def _role_labels(codes):

@@ -32,12 +32,14 @@ class Command(BaseCommand):
         from worksafe.enterprises.demo import build_demo
         from worksafe.hazards.demo import build_demo as build_hazards
         from worksafe.majorhazards.demo import build_demo as build_majorhazards
+        from worksafe.monitoring.demo import build_demo as build_monitoring
         from worksafe.risks.demo import build_demo as build_risks
 
         started = time.monotonic()
         out = self.stdout if options["verbosity"] > 0 else None
         result = build_demo(stdout=out, enterprises=enterprises, seed=seed)
         build_majorhazards(stdout=out, seed=seed)
+        build_monitoring(stdout=out, seed=seed)
         build_risks(stdout=out, seed=seed)
         build_checks(stdout=out, seed=seed)
         build_hazards(stdout=out, seed=seed)  # last: its reports count the hazards the checks demo raised
