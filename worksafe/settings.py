@@ -262,7 +262,17 @@ MONITORING_WARNING_RULE = os.environ.get("MONITORING_WARNING_RULE",
 MONITORING_WARNING_WEIGHTS: dict = {}  # overrides of rules.DEFAULT_WARNING_WEIGHTS
 MONITORING_QUALITY_WEIGHTS = {"interruption": 2.0, "noise": 1.0, "noise_free": 5.0}
 MONITORING_CHANNELS = os.environ.get("MONITORING_CHANNELS", "in_app").split(",")  # outbox channels per alarm
+MONITORING_LATE_LOOKBACK_S = env_int("MONITORING_LATE_LOOKBACK_S", 3600)  # longest message span replays look back
 MONITORING_LAST_VALUE_FLUSH_S = 2.0  # last values reach the point table at most this late
+MONITORING_SEQ_GAP_GRACE_S = env_int("MONITORING_SEQ_GAP_GRACE_S", 300)  # missing messages this long: a gap event
+MONITORING_SEQ_GAP_LOOKBACK_DAYS = env_int("MONITORING_SEQ_GAP_LOOKBACK_DAYS", 2)  # how far back gaps are searched
+MONITORING_QUALITY_QUIET_MINUTES = env_int("MONITORING_QUALITY_QUIET_MINUTES", 30)  # quiet this long: event closes
+MONITORING_FLATLINE_MIN_FILL = float(os.environ.get("MONITORING_FLATLINE_MIN_FILL", "0.5"))  # share of samples seen
+MONITORING_ROLLUP_LAG_S = env_int("MONITORING_ROLLUP_LAG_S", 60)  # rollups wait for in-flight transactions
+MONITORING_OUTBOX_BACKOFF_S = env_int("MONITORING_OUTBOX_BACKOFF_S", 30)  # first retry of a failed notification
+MONITORING_OUTBOX_MAX_ATTEMPTS = env_int("MONITORING_OUTBOX_MAX_ATTEMPTS", 8)
+MONITORING_SMS_SENDER = os.environ.get("MONITORING_SMS_SENDER", "")  # dotted path of an SMS sender; unset: off
+SITE_URL = os.environ.get("SITE_URL", "")  # absolute links in e-mails, e.g. https://worksafe.fujian.gov.cn
 
 PAGE_SIZE = 25
 

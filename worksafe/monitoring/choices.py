@@ -6,7 +6,7 @@ from django.utils.translation import pgettext_lazy
 
 
 class PointKind(models.TextChoices):
-    LEVEL = "level", _("Level")  # 液位
+    LEVEL = "level", pgettext_lazy("point kind", "Level")  # 液位
     TEMPERATURE = "temperature", _("Temperature")  # 温度
     PRESSURE = "pressure", _("Pressure")  # 压力
     FLAMMABLE_GAS = "flammable_gas", _("Combustible gas (%LEL)")  # 可燃气体

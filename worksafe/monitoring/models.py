@@ -352,3 +352,14 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Watermark(models.Model):
+    """How far a periodic step of `worksafe tick` has got (e.g. the rollups: raw rows received up to `value`)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.DateTimeField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value:%Y-%m-%d %H:%M:%S}"

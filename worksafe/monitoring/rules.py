@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass, field
 
 H, HH, L, LL = "H", "HH", "L", "LL"
-CONDITIONS = (HH, H, LL, L)  # evaluation order: a jump straight past HH raises H first, then HH
+CONDITIONS = (H, HH, L, LL)  # raise order: a jump straight past HH raises H first, then HH
+CLEAR_ORDER = (HH, H, LL, L)  # on the way back HH clears before H
 MASK = {H: 1, HH: 2, L: 4, LL: 8}
 LEVEL = {H: 1, L: 1, HH: 2, LL: 2}  # GB/T 50493-2019 5.5.2: first / second alarm set point
 HIGH_SIDE = {H: True, HH: True, L: False, LL: False}
@@ -41,7 +42,13 @@ def enters(cond: str, value: float, threshold: float) -> bool:
 
 
 def holds(cond: str, value: float, threshold: float, deadband: float) -> bool:
-    """An active condition stays active until the value is back past the threshold by the deadband."""
+    """An active condition stays active until the value is back past the threshold by the deadband.
+
+    Without a deadband it holds exactly while the set point is reached, so a value sitting on the set
+    point does not clear and re-raise on every reading.
+    """
+    if deadband <= 0:
+        return enters(cond, value, threshold)
     return value > threshold - deadband if HIGH_SIDE[cond] else value < threshold + deadband
 
 
@@ -73,21 +80,20 @@ def step(state: PointState, ts: int, value: float, thresholds: dict[str, float |
     noisy signal around the set point cannot raise a storm.
     """
     events: list[Event] = []
+    for cond in CLEAR_ORDER:
+        limit = thresholds.get(cond)
+        if limit is not None and state.alarm_mask & MASK[cond] and not holds(cond, value, limit, deadband):
+            state.alarm_mask &= ~MASK[cond]
+            events.append(Event("clear", cond, ts, value, ts))
     for cond in CONDITIONS:
         limit = thresholds.get(cond)
-        if limit is None:
-            continue
-        bit = MASK[cond]
-        if state.alarm_mask & bit:
-            if not holds(cond, value, limit, deadband):
-                state.alarm_mask &= ~bit
-                events.append(Event("clear", cond, ts, value, ts))
+        if limit is None or state.alarm_mask & MASK[cond]:
             continue
         if enters(cond, value, limit):
             since = state.pending.get(cond, ts)
             if ts - since >= min_duration_ms:
                 state.pending.pop(cond, None)
-                state.alarm_mask |= bit
+                state.alarm_mask |= MASK[cond]
                 events.append(Event("raise", cond, ts, value, since))
             else:
                 state.pending[cond] = since

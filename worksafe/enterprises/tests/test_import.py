@@ -157,7 +157,7 @@ def test_job_page_shows_the_row_errors(officer, world):
     assert "<html" in html
     assert 'data-testid="import-errors"' in html
     assert "<td>3</td>" in html and "<td>5</td>" in html
-    assert "hx-trigger" not in html  # finished: no more polling
+    assert 'hx-trigger="every 1s"' not in html  # finished: the job no longer polls
 
 
 def test_without_all_or_nothing_the_good_rows_are_saved(officer, world):
