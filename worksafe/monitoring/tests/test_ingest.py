@@ -154,3 +154,59 @@ def test_heartbeat_counts_sequence(site):
     Ingestor().process([msg(world, 5, [])])
     gw = Gateway.objects.get()
     assert (gw.max_seq, gw.received) == (5, 1)
+
+
+# --- late readings: the alarms end up as rules.step over all readings in time order would raise them -------
+
+def replayed_alarms(level):
+    """(condition, crossing ms, clear ms or None) per alarm of the point, from the database."""
+    return sorted((a.condition, a.raised_ms, int(a.cleared_at.timestamp() * 1000) if a.cleared_at else None)
+                  for a in Alarm.objects.filter(point=level))
+
+
+def test_late_start_of_an_excursion_moves_the_alarm_back(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 1, [("LT-1001", t + 1000, 10.0)]), msg(world, 3, [("LT-1001", t + 3000, 16.5)])])
+    ing.process([msg(world, 2, [("LT-1001", t + 2000, 16.0)])])  # the same excursion began earlier
+    ing.process([msg(world, 4, [("LT-1001", t + 4000, 10.0)])])
+    assert replayed_alarms(level) == [("H", t + 2000, t + 4000)]
+
+
+def test_late_pieces_of_one_excursion_make_one_alarm(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 5, [("LT-1001", t + 5000, 10.0)])])
+    for seq, k in ((2, 2), (3, 3), (4, 4)):  # an excursion arriving piece by piece after newer data
+        ing.process([msg(world, seq, [("LT-1001", t + k * 1000, 16.0 + k / 10)])])
+    assert replayed_alarms(level) == [("H", t + 2000, t + 5000)]
+    assert Alarm.objects.get(point=level).peak_value == pytest.approx(16.4)
+
+
+def test_late_normal_reading_splits_an_alarm(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 1, [("LT-1001", t, 16.0)])])
+    ing.process([msg(world, 9, [("LT-1001", t + 9000, 10.0)])])  # lost in between, alarm cleared at t+9s
+    ing.process([msg(world, k, [("LT-1001", t + k * 1000, v)])
+                 for k, v in ((2, 10.0), (5, 17.0), (6, 10.0))])  # backfill: it ended at 2 s, then again at 5 s
+    assert replayed_alarms(level) == [("H", t, t + 2000), ("H", t + 5000, t + 6000)]
+
+
+def test_alarm_order_does_not_depend_on_arrival_order(site):
+    world, gw, level, gas = site
+    t = now_ms()
+    values = [10, 16, 16.5, 14.9, 14.5, 10, 17, 19, 17, 10, 16, 10]
+    messages = [msg(world, k + 1, [("LT-1001", t + k * 1000, v)]) for k, v in enumerate(values)]
+    import random
+
+    random.Random(7).shuffle(messages)
+    ing = Ingestor()
+    for k in range(0, len(messages), 3):
+        ing.process(messages[k:k + 3])
+    # in time order: H 1→4 (back below 15−0.2 at 4), H 6→9, HH 7→8 (19 ≥ 18, back to 17 ≤ 17.8), H 10→11
+    assert replayed_alarms(level) == [("H", t + 1000, t + 4000), ("H", t + 6000, t + 9000),
+                                      ("H", t + 10_000, t + 11_000), ("HH", t + 7000, t + 8000)]

@@ -90,7 +90,11 @@ def test_silent_gateway_opens_one_interruption_that_returning_data_closes_with_b
     assert not event.is_open and event.ended_at == at(t + 3 * MIN) and event.backfilled == 0
     send(world, ing, 2, [("LT-1001", t + 2 * MIN, 5.05), ("TT-1002", t + 2 * MIN, 20.5)])
     event.refresh_from_db()
-    assert event.backfilled == 1
+    assert event.backfilled == 2  # readings that arrived inside the gap
+    # backfill and new data in one micro-batch: the backfill is counted, the new reading closes nothing new
+    send(world, ing, 4, [("LT-1001", t + 2 * MIN + 500, 5.06), ("LT-1001", t + 4 * MIN, 5.2)])
+    event.refresh_from_db()
+    assert event.backfilled == 3 and event.ended_at == at(t + 3 * MIN)
     assert QualityEvent.objects.count() == 1
 
 
