@@ -198,6 +198,7 @@ class Ingestor:
         out = _Prepared(refreshed=False)
         now_ms = int(now.timestamp() * 1000)
         latest_ms = now_ms + settings.MONITORING_MAX_CLOCK_AHEAD_S * 1000
+        drift_ms = settings.MONITORING_CLOCK_DRIFT_S * 1000
         oldest_ms = now_ms - settings.MONITORING_RAW_RETENTION_DAYS * 86_400_000
         seen: dict[tuple, int] = {}
         b_idx: list[int] = []
@@ -235,9 +236,12 @@ class Ingestor:
                 errors, values, quality = [], dec.values, dec.quality
             n = len(idx)
             t0 = min(ts) if n else now_ms  # a heartbeat (no readings): the sequence number still counts
-            if n and max(ts) - t0 > codec.MAX_SPAN_MS:
+            newest = max(ts) if n else t0
+            if newest - t0 > codec.MAX_SPAN_MS:
                 out.reject(m, gw, "span_too_long", "readings of one message must lie within 24 days")
                 continue
+            if newest - now_ms > drift_ms:  # accepted, but the gateway's clock runs ahead: a drift event
+                out.drift[gw.id] = max(out.drift.get(gw.id, 0), newest - now_ms)
             if errors:
                 out.dead.append(DeadLetter(source=m.source, gateway_id=gw.id, enterprise_id=gw.enterprise_id,
                                            reason=errors[0][1], payload=m.payload,
@@ -329,6 +333,9 @@ class Ingestor:
                     outcome.status, outcome.stored = "duplicate", 0
         if prep.dead:
             DeadLetter.objects.using(self.using).bulk_create(prep.dead)
+        for gw_id, ahead in prep.drift.items():  # also when the readings were refused as too far ahead
+            self._upsert_quality(QualityKind.CLOCK_DRIFT, self.directory.by_id[gw_id], None, 1, now,
+                                 {"ahead_ms": ahead})
         if not result.new:
             return
         if all_new:
@@ -352,9 +359,6 @@ class Ingestor:
                 self._close_interruptions(gws, counts, pidx, ts, now)
             prep.new_readings = (d.ids[pidx], ts, values)
             prep.new_index = pidx
-        for gw_id, ahead in prep.drift.items():
-            self._upsert_quality(QualityKind.CLOCK_DRIFT, self.directory.by_id[gw_id], None, 1, now,
-                                 {"ahead_ms": ahead})
 
     def _update_gateways(self, rows: list[store.Row], with_readings: set[int],
                          now: datetime.datetime) -> tuple[list[int], bool]:

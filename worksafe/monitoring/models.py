@@ -186,6 +186,7 @@ class Rollup(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["point", "width", "bucket"], name="mon_rollup_key")]
+        indexes = [models.Index(fields=["width", "bucket"], name="mon_rollup_age")]  # retention deletes
 
     def __str__(self) -> str:
         return f"{self.point_id}@{self.bucket:%Y-%m-%d %H:%M}/{self.width}s"

@@ -210,3 +210,19 @@ def test_alarm_order_does_not_depend_on_arrival_order(site):
     # in time order: H 1→4 (back below 15−0.2 at 4), H 6→9, HH 7→8 (19 ≥ 18, back to 17 ≤ 17.8), H 10→11
     assert replayed_alarms(level) == [("H", t + 1000, t + 4000), ("H", t + 6000, t + 9000),
                                       ("H", t + 10_000, t + 11_000), ("HH", t + 7000, t + 8000)]
+
+
+def test_gateway_clock_ahead_opens_a_drift_event_and_far_ahead_is_refused(site, settings):
+    from worksafe.monitoring.models import QualityEvent
+
+    world, gw, level, gas = site
+    t = int(time.time() * 1000)
+    ing = Ingestor()
+    out = ing.process([msg(world, 1, [("LT-1001", t + 60_000, 5.0)])])  # 60 s ahead: stored, drift noted
+    assert out[0].status == "stored"
+    event = QualityEvent.objects.get(kind="clock_drift", gateway=gw)
+    assert event.detail["ahead_ms"] >= 55_000
+    out = ing.process([msg(world, 2, [("LT-1001", t + (settings.MONITORING_MAX_CLOCK_AHEAD_S + 60) * 1000, 5.0)])])
+    assert out[0].status == "rejected" and out[0].reason == "future_timestamp"
+    assert QualityEvent.objects.filter(kind="clock_drift").count() == 1  # the same open event, counted again
+    assert QualityEvent.objects.get(kind="clock_drift").count == 2
