@@ -281,7 +281,7 @@ def test_job_page_needs_login(client, world):
 
 # ---------------------------------------------------------------- background path
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # leaves the migrated rows for later tests
 def test_large_file_runs_in_the_background(client, world, settings):
     settings.IMPORT_BACKGROUND_ROWS = 1
     client.force_login(world.xm_officer)

@@ -67,8 +67,9 @@ def send(world, ing, seq, readings, gateway="GW01"):
 
 # --- interruptions (数据中断) ------------------------------------------------------------------------------
 
-def test_silent_gateway_opens_one_interruption_that_returning_data_closes_with_backfill(site, published):
+def test_silent_gateway_opens_one_interruption_that_returning_data_closes_with_backfill(site, published, settings):
     world, gw, level, temp = site
+    settings.MONITORING_CLOCK_DRIFT_S = 600  # the test's readings run minutes ahead to stand for time passing
     ing = Ingestor()
     t = real_ms() - 1000
     send(world, ing, 1, [("LT-1001", t, 5.0), ("TT-1002", t, 20.0)])
