@@ -69,6 +69,9 @@ def parse_args(argv=None):
     p.add_argument("--max-wait-ms", type=int, default=20, help="worker: wait for more messages after the first")
     p.add_argument("--queue-size", type=int, default=5000, help="worker: messages held in memory (v5 Receive Maximum)")
     p.add_argument("--protocol", type=int, choices=[5, 311], default=5, help="worker: MQTT 5 (default) or 3.1.1")
+    p.add_argument("--client", choices=["paho", "lean"], default="paho",
+                   help="worker's MQTT client: paho (default, as in `worksafe ingest`) or lean "
+                        "(3.1.1 over a plain socket; --protocol applies to paho only)")
     p.add_argument("--phases", default=",".join(ALL_PHASES))
     p.add_argument("--reuse", action="store_true", help="keep the database if it already holds the site")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run in about a minute")
@@ -332,7 +335,8 @@ class Worker:
         self.logfile = open(tmp / f"{name}.log", "w")
         cmd = [str(BIN / "worksafe"), "ingest", "--broker", f"127.0.0.1:{args.port}", "--client-id", name,
                "--max-batch", str(args.max_batch), "--max-wait-ms", str(args.max_wait_ms),
-               "--queue-size", str(args.queue_size), "--protocol", str(args.protocol), "--health-file", str(self.health)]
+               "--queue-size", str(args.queue_size), "--protocol", str(args.protocol), "--client", args.client,
+               "--health-file", str(self.health)]
         self.proc = subprocess.Popen(cmd, env=worker_env(args.database_url), stdout=self.logfile,
                                      stderr=subprocess.STDOUT, cwd=ROOT)
 
@@ -803,7 +807,10 @@ def main(argv=None) -> None:
             "load": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmpdir:
         bench = Bench(args, Path(tmpdir))
-        meta["site"] = (f"{len(bench.site)} gateways × {len(bench.site[0][2]) if bench.site else 0} points")
+        meta["site"] = (f"{len(bench.site)} gateways × {len(bench.site[0][2]) if bench.site else 0} points · "
+                        f"worker MQTT client {args.client}"
+                        + (f" (MQTT {'5' if args.protocol == 5 else '3.1.1'})" if args.client == "paho" else " (3.1.1)"))
+        log(f"worker MQTT client: {args.client}")
         res: dict[str, dict] = {}
         B, U = args.batched_messages, args.unbatched_messages
         try:

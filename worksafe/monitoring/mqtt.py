@@ -112,9 +112,7 @@ class Worker:
                  queue_size: int = 2000, protocol: int = 5, session_expiry: int = 7 * 86400,
                  receive_maximum: int | None = None, keepalive: int = 30, using: str = "default",
                  health_file: str | Path | None = None, ingestor: Ingestor | None = None,
-                 fault: str | None = None, max_backoff: float | None = None):
-        import paho.mqtt.client as mqtt
-
+                 fault: str | None = None, max_backoff: float | None = None, client: str = "paho"):
         self.host, self.port = parse_broker(broker)
         self.client_id = client_id or default_client_id()
         self.group = group
@@ -144,6 +142,17 @@ class Worker:
         self.last_commit = 0.0
         self._health_written = 0.0
         self._health_lock = threading.Lock()
+
+        if client not in ("paho", "lean"):
+            raise ValueError(f"unknown MQTT client {client!r} (paho or lean)")
+        self.client_kind = client
+        if client == "lean":  # MQTT 3.1.1 over a plain socket, see mqtt_lean.py
+            from worksafe.monitoring.mqtt_lean import LeanClient
+
+            self.protocol = 311
+            self.client = LeanClient(self)
+            return
+        import paho.mqtt.client as mqtt
 
         if protocol == 5:
             self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
@@ -190,6 +199,11 @@ class Worker:
 
     def _on_message(self, client, userdata, message) -> None:
         item = (message.topic, message.payload, message.mid, message.qos, self.generation)
+        try:
+            self.queue.put_nowait(item)  # the usual case: room in the queue, no timed wait
+            return
+        except queue.Full:
+            pass
         while not self.stopping.is_set():
             try:
                 self.queue.put(item, timeout=0.5)  # blocks when full: TCP backpressure to the broker
@@ -339,6 +353,9 @@ class Worker:
                     continue
                 acked.add(mid)
                 self.client.ack(mid, qos)
+            flush = getattr(self.client, "flush_acks", None)
+            if flush is not None:  # the lean client: every PUBACK of the batch in one write
+                flush()
         self.stats.messages += len(acked)
 
     def _count(self, outcomes) -> None:
