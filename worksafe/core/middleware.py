@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -98,3 +99,20 @@ def password_expired(user) -> bool:
 
 def otp_required(user) -> bool:
     return bool(user.roles & set(settings.OTP_REQUIRED_ROLES))
+
+
+BACKGROUND_HEADER = "X-Background"  # set by pages' own polls (inbox badge, live board values and map)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, except that background polls do not save the session.
+
+    A page left open polls every few seconds; that is not the user doing anything, so it must not push the
+    idle timeout back (SESSION_SAVE_EVERY_REQUEST would) — and not writing the session row on every poll
+    also spares the database.
+    """
+
+    def process_response(self, request, response):
+        if request.headers.get(BACKGROUND_HEADER):
+            return response
+        return super().process_response(request, response)

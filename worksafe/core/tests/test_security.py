@@ -293,6 +293,18 @@ def test_sessions_expire_when_idle(settings):
     assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_MINUTES * 60
 
 
+def test_background_polls_do_not_push_the_idle_timeout_back(alice):
+    client = Client()
+    login(client, "alice", PASSWORD)
+    key = client.session.session_key
+    soon = timezone.now() + timedelta(seconds=30)
+    Session.objects.filter(session_key=key).update(expire_date=soon)
+    assert client.get(reverse("core:profile"), HTTP_X_BACKGROUND="1").status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == soon  # a poll is not activity
+    assert client.get(reverse("core:profile")).status_code == 200
+    assert Session.objects.get(session_key=key).expire_date > soon + timedelta(minutes=1)  # a click is
+
+
 def test_idle_session_is_not_accepted(alice):
     client = Client()
     login(client, "alice", PASSWORD)

@@ -113,7 +113,7 @@ function worksafeBoard(opts) {
     if (polling) { return; }
     polling = true;
     var ids = Object.keys(rowData).slice(0, 200).join(",");
-    fetch(opts.state + "?ids=" + ids, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    fetch(opts.state + "?ids=" + ids, { credentials: "same-origin", headers: { "Accept": "application/json", "X-Background": "1" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (s) {
         Object.keys(s.counts).forEach(function (k) {
@@ -139,7 +139,7 @@ function worksafeBoard(opts) {
     echarts.registerMap("board", { type: "FeatureCollection", features: feats.length ? feats : geo.features });
   });
   function drawMap() {
-    Promise.all([mapReady, fetch(opts.map, { credentials: "same-origin" }).then(function (r) { return r.json(); })])
+    Promise.all([mapReady, fetch(opts.map, { credentials: "same-origin", headers: { "X-Background": "1" } }).then(function (r) { return r.json(); })])
       .then(function (res) {
         var hazards = res[1].hazards, totals = res[1].totals;
         chart.getDom().setAttribute("data-totals", JSON.stringify(totals));
