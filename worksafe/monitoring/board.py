@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from worksafe.core.choices import LEVEL_WIDTH, OrganisationKind
+from worksafe.core.choices import LEVEL_WIDTH
 from worksafe.core.models import Jurisdiction
 from worksafe.core.scoping import get_visible_or_404
 from worksafe.monitoring import codec, live, rules
@@ -58,56 +58,24 @@ TYPE_PERMS = {"alarm": "monitoring.view_alarm", "quality": "monitoring.view_qual
 
 
 class Viewer:
-    """What one user may receive from the live stream: core.scoping's place rule applied to the event's
-    enterprise, checked in memory.
+    """What one user may receive from the live stream.
 
-    Alarms, quality events and warnings scope through enterprise__county__code, enterprise__organisation_id
-    and enterprise__key_class (models._SCOPE): so the enterprise's county, organisation and key class decide
-    exactly what `Alarm.objects.visible_to(user)` would. Events carry the enterprise id and county code;
-    an event that passes the cheap test is checked again against the enterprise row (one query per
-    enterprise per connection, cached; it also gives the enterprise name shown on the board).
+    Alarms, quality events and warnings scope through their enterprise (models._SCOPE), so an event is
+    visible exactly when its enterprise is in `Enterprise.objects.scoped(user)` — the one scoping rule,
+    asked once per enterprise per connection and cached (it also gives the name shown on the board) —
+    and the user holds the event type's view permission.
     """
 
     def __init__(self, user):
+        self.user = user
         self.types = frozenset(t for t, perm in TYPE_PERMS.items() if user.has_perm(perm))
-        self.mode = "none"
-        self.prefix = ""
-        self.sectors: frozenset[str] | None = None
-        self.organisation_id = None
-        self.own: dict[int, tuple] = {}  # an enterprise user's own enterprise(s), known from the start
-        self.info: dict[int, tuple | None] = {}  # enterprise id → (name, county code, key class, organisation id)
-        org = user.organisation if user.is_authenticated and user.is_active else None
-        if org is None or not self.types:
-            return
-        if org.kind == OrganisationKind.ENTERPRISE:
-            from worksafe.enterprises.models import Enterprise
-
-            self.mode, self.organisation_id = "enterprise", org.pk
-            self.own = {pk: (name, county, key_class, org.pk) for pk, name, county, key_class in
-                        Enterprise.objects.filter(organisation_id=org.pk).values_list("id", "name", "county_id",
-                                                                                       "key_class")}
-            self.info.update(self.own)
-        elif org.kind in (OrganisationKind.EMERGENCY, OrganisationKind.INDUSTRY):
-            self.mode, self.prefix = "region", org.jurisdiction_id
-            if org.kind == OrganisationKind.INDUSTRY:
-                self.sectors = frozenset(org.supervised_classes or [])
+        self.info: dict[int, tuple | None] = {}  # enterprise id → (name,) when visible, None when not
 
     def wanted(self, event: dict) -> bool:
         """False when the event can be refused without looking anything up."""
-        if event.get("type") not in self.types or self.mode == "none":
-            return False
         eid = event.get("enterprise_id")
-        if not isinstance(eid, int) or isinstance(eid, bool):
-            return False
-        if self.mode == "enterprise":
-            return eid in self.own
-        known = self.info.get(eid, ())
-        if known is None:
-            return False  # no such enterprise
-        county = known[1] if known else event.get("county")
-        if self.mode == "region" and county and not str(county).startswith(self.prefix):
-            return False
-        return not (known and not self._place_ok(known))
+        return (event.get("type") in self.types and isinstance(eid, int) and not isinstance(eid, bool)
+                and self.info.get(eid, ()) is not None)
 
     def missing(self, events: list[dict]) -> set[int]:
         """Enterprises to look up before these events can be decided."""
@@ -116,20 +84,9 @@ class Viewer:
     def remember(self, found: dict[int, tuple | None]) -> None:
         self.info.update(found)
 
-    def _place_ok(self, info: tuple) -> bool:
-        _name, county, key_class, organisation_id = info
-        if self.mode == "enterprise":
-            return organisation_id == self.organisation_id
-        if not (county or "").startswith(self.prefix):
-            return False
-        return self.sectors is None or key_class in self.sectors
-
     def allows(self, event: dict) -> bool:
         """The final word (after `remember` has the event's enterprise)."""
-        if not self.wanted(event):
-            return False
-        info = self.info.get(event["enterprise_id"])
-        return info is not None and self._place_ok(info)
+        return self.wanted(event) and self.info.get(event["enterprise_id"]) is not None
 
     def frames(self, events: list[dict], dropped: int) -> str:
         """The SSE text for the events this viewer may see, enriched for the board; a resync if any were
@@ -151,13 +108,13 @@ class Viewer:
         return "".join(out)
 
 
-def enterprise_info(ids, using: str = DB) -> dict[int, tuple | None]:
+def enterprise_info(user, ids, using: str = DB) -> dict[int, tuple | None]:
+    """(name,) for each of `ids` the user's scope covers, None for the others."""
     from worksafe.enterprises.models import Enterprise
 
     found: dict[int, tuple | None] = dict.fromkeys(ids)
-    for pk, name, county, key_class, org in Enterprise.objects.using(using).filter(pk__in=list(ids)).values_list(
-            "id", "name", "county_id", "key_class", "organisation_id"):
-        found[pk] = (name, county, key_class, org)
+    for pk, name in Enterprise.objects.using(using).scoped(user).filter(pk__in=list(ids)).values_list("id", "name"):
+        found[pk] = (name,)
     release_db(using)
     return found
 
@@ -196,7 +153,7 @@ def stream_sync(viewer: Viewer, using: str = DB):
             events, dropped = sub.get(max(0.05, HEARTBEAT_S - (time.monotonic() - sent)))
             missing = viewer.missing(events)
             if missing:
-                viewer.remember(enterprise_info(missing, using))
+                viewer.remember(enterprise_info(viewer.user, missing, using))
             text = viewer.frames(events, dropped)
             if not text and time.monotonic() - sent >= HEARTBEAT_S:
                 text = ": ping\n\n"
@@ -220,7 +177,7 @@ async def stream_async(viewer: Viewer, using: str = DB):
             events, dropped = await sub.aget(max(0.05, HEARTBEAT_S - (time.monotonic() - sent)))
             missing = viewer.missing(events)
             if missing:
-                viewer.remember(await sync_to_async(enterprise_info)(missing, using))
+                viewer.remember(await sync_to_async(enterprise_info)(viewer.user, missing, using))
             text = viewer.frames(events, dropped)
             if not text and time.monotonic() - sent >= HEARTBEAT_S:
                 text = ": ping\n\n"

@@ -57,7 +57,7 @@ def county_officer(world):
 
 def decide(user, ev):
     viewer = board.Viewer(user)
-    viewer.remember(board.enterprise_info(viewer.missing([ev])))
+    viewer.remember(board.enterprise_info(user, viewer.missing([ev])))
     return viewer.allows(ev)
 
 
@@ -74,7 +74,9 @@ def test_enterprise_users_receive_their_own_enterprise_only(world):
     assert not decide(world.ent_xm_staff, event(world.ent_xm_construction))
     assert not decide(world.ent_fz_staff, event(world.ent_xm))
     viewer = board.Viewer(world.ent_xm_staff)
-    assert viewer.missing([event(world.ent_fz), event(world.ent_xm)]) == set()  # nothing to look up, ever
+    events = [event(world.ent_fz), event(world.ent_xm)]
+    viewer.remember(board.enterprise_info(world.ent_xm_staff, viewer.missing(events)))
+    assert viewer.missing(events) == set()  # each enterprise is asked about once per stream
 
 
 def test_industry_department_receives_its_sectors_only(world):
