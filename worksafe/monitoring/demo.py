@@ -183,7 +183,7 @@ class _History:
         self.alarm_count = 0
         self.used: set[int] = set()
         self.seq = 0
-        self.rows: list[store.Row] = []
+        self.messages: list[tuple[int, int, int, bytes]] = []  # (gateway id, seq, t0 ms, packed readings)
         users = {u.username: u for u in User.objects.filter(
             username__in=["chem_admin", "chem_staff", "county_admin", "province_admin"])}
         self.users = users
@@ -217,8 +217,8 @@ class _History:
             if point is None:
                 continue
             self._alarm(point, status, minutes_ago, cleared_after, condition, escalation, extras)
-        store.ensure_partitions({r.day for r in self.rows})
-        store.write(self.rows)
+        store.ensure_partitions({codec.utc_day(m[2]) for m in self.messages})
+        store.write_entries(self.messages, self.now)
 
     def _alarm(self, point, status, minutes_ago, cleared_after, condition, escalation, extras) -> None:
         rng, th = self.rng, point.thresholds()
@@ -329,9 +329,7 @@ class _History:
             ids = np.full(len(ts[part]), point.pk, dtype=np.int32)
             t0, data = codec.pack(ids, ts[part], values[part], np.zeros(len(ts[part]), dtype=np.uint8))
             self.seq -= 1
-            t0_dt = codec.ms_to_datetime(t0)
-            self.rows.append(store.Row(point.gateway_id, self.seq, t0_dt.date(), t0_dt, t0_dt, len(ts[part]),
-                                       codec.digest(data), data))
+            self.messages.append((point.gateway_id, self.seq, t0, data))
 
     def quality(self, gateways: dict) -> None:
         now, rng = self.now, self.rng

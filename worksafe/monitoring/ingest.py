@@ -7,8 +7,10 @@ It returns after COMMIT; if it raises, nothing of the micro-batch was committed 
 Per micro-batch:
 1. decode each message (codec.py), resolve its gateway and points, sort bad readings out to the
    dead-letter table with the reason (the good readings of the same message are kept);
-2. write one row per message (store.py); a redelivered message is recognised by (gateway, seq, day)
-   and skipped, an altered re-send under the same key is dead-lettered as a conflict;
+2. lock the batch's gateways and sort the messages into new, redelivered and altered re-sends by sequence
+   number (store.SeqState: the gateway's highest number and the holes below it; anything else is looked up
+   among the stored rows); altered re-sends are dead-lettered as conflicts; the new messages are written
+   with COPY, small messages of one gateway sharing a row (store.coalesce);
 3. evaluate thresholds over the new readings: numpy compares every reading with the point's watch band
    at once, and only points with a reading outside it, or already in alarm, go through the exact
    per-reading state machine (rules.step) under a row lock;
@@ -20,6 +22,7 @@ Last values are kept in memory and written to the point table every MONITORING_L
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import threading
 import time
@@ -161,10 +164,10 @@ class Ingestor:
             self.directory.maybe_refresh()
             now = datetime.datetime.now(UTC)
             prepared = self._prepare(messages, now)
-            if prepared.unknown_points and not prepared.refreshed:
-                self.directory.maybe_refresh(force=True)  # a point added since the last refresh
+            if prepared.unknown and not prepared.refreshed:
+                self.directory.maybe_refresh(force=True)  # a point or gateway added since the last refresh
                 prepared = self._prepare(messages, now)
-            days = {r.day for r in prepared.rows}
+            days = {e.day for e in prepared.entries}
             self._ensure_partitions(days)
             try:
                 self._write(prepared, now)
@@ -181,14 +184,56 @@ class Ingestor:
             return prepared.outcomes
 
     def _write(self, prepared: _Prepared, now: datetime.datetime) -> None:
-        try:  # the usual case, nothing redelivered: no savepoint around the COPY
-            with transaction.atomic(using=self.using):
-                result = store.write(prepared.rows, using=self.using, optimistic=True)
-                self._after_write(prepared, result, now)
-        except store.Redelivery:  # rolled back: again, sorting the stored messages out
-            with transaction.atomic(using=self.using):
-                result = store.write(prepared.rows, using=self.using, redelivery=True)
-                self._after_write(prepared, result, now)
+        with transaction.atomic(using=self.using):
+            states = self._lock_gateways(prepared.entries)
+            result = self._classify(prepared.entries, states)
+            store.write(store.coalesce(result.new, prepared.records), now, using=self.using)
+            self._after_write(prepared, result, states, now)
+
+    def _lock_gateways(self, entries: list[store.Entry]) -> dict[int, store.SeqState]:
+        """Lock the gateways of the micro-batch (in id order: workers never deadlock on them) and read their
+        sequence bookkeeping. Held until COMMIT, so two writers never both take a message as new."""
+        ids = sorted({e.gateway_id for e in entries})
+        if not ids:
+            return {}
+        conn = connections[self.using]
+        with conn.cursor() as cur:
+            if conn.vendor == "postgresql":
+                cur.execute("SELECT id, first_seq, max_seq, holes, seq_forgotten FROM monitoring_gateway "
+                            "WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
+            else:  # SQLite: one writer at a time anyway
+                cur.execute("SELECT id, first_seq, max_seq, holes, seq_forgotten FROM monitoring_gateway WHERE id IN "
+                            f"({', '.join(['%s'] * len(ids))})", ids)
+            rows = cur.fetchall()
+        return {gid: store.SeqState(first, top, json.loads(holes) if isinstance(holes, str) else holes or [], forgotten)
+                for gid, first, top, holes, forgotten in rows}
+
+    def _classify(self, entries: list[store.Entry], states: dict[int, store.SeqState]) -> _Sorted:
+        """New, redelivered (same digest) and altered (another digest) messages. Above the highest sequence
+        number or in a hole: new. Otherwise look it up: the same digest is a duplicate, another one or none at
+        all an altered re-send (unless the number lies in a forgotten hole); a heartbeat (no readings) seen
+        before is a duplicate."""
+        out = _Sorted([], [], [])
+        suspects = []
+        for e in entries:
+            st = states.get(e.gateway_id)
+            if st is None or st.is_new(e.seq):
+                out.new.append(e)
+            elif e.n:
+                suspects.append(e)
+            else:
+                out.duplicates.append(e)
+        if suspects:
+            stored = store.stored_digests(suspects, using=self.using)
+            for e in suspects:
+                digest = stored.get(e.key)
+                if digest is None and states[e.gateway_id].may_be_forgotten(e.seq):
+                    out.new.append(e)
+                elif digest == e.digest:
+                    out.duplicates.append(e)
+                else:
+                    out.conflicts.append(e)
+        return out
 
     # --- 1. decode and validate -------------------------------------------------------------------------
     def _prepare(self, messages: list[Message], now: datetime.datetime) -> _Prepared:
@@ -215,6 +260,7 @@ class Ingestor:
                 out.reject(m, gw, exc.reason, exc.detail)
                 continue
             if gw is None:
+                out.unknown = True  # perhaps added since the last refresh: process() looks again once
                 out.reject(m, None, "unknown_gateway", f"{m.credit_code}/{m.gateway_code or m.gateway_id}")
                 continue
             if dec.gateway != gw.code:
@@ -249,23 +295,23 @@ class Ingestor:
             if not n and (dec.points or errors):
                 out.outcomes.append(Outcome("rejected", 0, len(errors), errors[0][1], errors))
                 continue
-            row = store.Row.from_ms(gw.id, dec.seq, t0, now, n, codec.digest(m.payload))
+            entry = store.Entry(gw.id, dec.seq, t0, newest - t0, n, codec.digest(m.payload), len(b_idx))
             status = "partial" if errors else "stored"
-            key = row.key
-            if key in seen:  # the same key twice in one micro-batch
-                first = out.rows[seen[key]]
-                status = "duplicate" if first.digest == row.digest else "conflict"
+            key = (gw.id, dec.seq)
+            if key in seen:  # the same message twice in one micro-batch
+                first = out.entries[seen[key]]
+                status = "duplicate" if first.digest == entry.digest else "conflict"
                 if status == "conflict":
                     out.dead.append(DeadLetter(source=m.source, gateway_id=gw.id, enterprise_id=gw.enterprise_id,
                                                reason="altered_resend", payload=m.payload,
                                                detail=f"seq {dec.seq} was already received with other content"))
                 out.outcomes.append(Outcome(status, 0, len(errors), "altered_resend" if status == "conflict" else ""))
                 continue
-            seen[key] = len(out.rows)
-            out.rows.append(row)
+            seen[key] = len(out.entries)
+            out.entries.append(entry)
             out.row_outcome.append(len(out.outcomes))
             out.row_gw.append(gw)
-            out.starts.append(len(b_idx))
+            out.row_msg.append(m)
             out.counts.append(n)
             t0s.append(t0)
             b_idx += idx
@@ -277,12 +323,9 @@ class Ingestor:
         out.ts = np.array(b_ts, dtype=np.int64)
         out.values = np.array(b_values, dtype=np.float64)
         out.quality = np.frombuffer(bytes(b_quality), dtype=np.uint8)  # 0–2, validated by the decoder
-        if len(out.ts):  # pack every message's readings in one go, then cut each message's bytes out
-            rec = codec.pack_batch(d.ids[out.pidx], out.ts, np.repeat(np.array(t0s, dtype=np.int64), out.counts),
-                                   out.values, out.quality)
-            for row, start, n in zip(out.rows, out.starts, out.counts, strict=True):
-                if n:
-                    row.data = rec[start:start + n].tobytes()
+        # Every message's readings packed in one go (relative to each message's t0); store.coalesce cuts rows.
+        out.records = codec.pack_batch(d.ids[out.pidx], out.ts, np.repeat(np.array(t0s, dtype=np.int64), out.counts),
+                                       out.values, out.quality)
         return out
 
     @staticmethod
@@ -293,7 +336,7 @@ class Ingestor:
         for j, i in enumerate(idx):
             t = dec.ts[j]
             if i < 0:
-                out.unknown_points = True
+                out.unknown = True
                 errors.append((j, "unknown_point", dec.points[j]))
             elif t > latest_ms:
                 errors.append((j, "future_timestamp", str(t)))
@@ -314,20 +357,21 @@ class Ingestor:
         self.days |= missing
 
     # --- 2.–4. inside the transaction ---------------------------------------------------------------------
-    def _after_write(self, prep: _Prepared, result: store.WriteResult, now: datetime.datetime) -> None:
-        all_new = len(result.new) == len(prep.rows)
+    def _after_write(self, prep: _Prepared, result: _Sorted, states: dict[int, store.SeqState],
+                     now: datetime.datetime) -> None:
+        all_new = len(result.new) == len(prep.entries)
         if not all_new:
-            new_keys = {r.key for r in result.new}
-            conflicts = {r.key for r in result.conflicts}
-            for pos, row in enumerate(prep.rows):
+            new_keys = {e.key for e in result.new}
+            conflicts = {e.key for e in result.conflicts}
+            for pos, row in enumerate(prep.entries):
                 if row.key in new_keys:
                     continue
                 outcome = prep.outcomes[prep.row_outcome[pos]]
                 if row.key in conflicts:
                     outcome.status, outcome.reason, outcome.stored = "conflict", "altered_resend", 0
-                    gw = prep.row_gw[pos]
-                    prep.dead.append(DeadLetter(source="", gateway_id=gw.id, enterprise_id=gw.enterprise_id,
-                                                reason="altered_resend", payload=b"",
+                    gw, m = prep.row_gw[pos], prep.row_msg[pos]
+                    prep.dead.append(DeadLetter(source=m.source, gateway_id=gw.id, enterprise_id=gw.enterprise_id,
+                                                reason="altered_resend", payload=m.payload,
                                                 detail=f"seq {row.seq} was already received with other content"))
                 else:
                     outcome.status, outcome.stored = "duplicate", 0
@@ -342,13 +386,13 @@ class Ingestor:
             pidx, ts, values, quality = prep.pidx, prep.ts, prep.values, prep.quality
             gws, counts = prep.row_gw, prep.counts
         else:  # only the readings of the messages stored now
-            is_new = [r.key in new_keys for r in prep.rows]
+            is_new = [e.key in new_keys for e in prep.entries]
             mask = np.repeat(np.array(is_new, dtype=bool), prep.counts)
             pidx, ts, values, quality = prep.pidx[mask], prep.ts[mask], prep.values[mask], prep.quality[mask]
             gws = [g for g, k in zip(prep.row_gw, is_new, strict=True) if k]
             counts = [c for c, k in zip(prep.counts, is_new, strict=True) if k]
         with_readings = {g.id for g, n in zip(gws, counts, strict=True) if n}
-        abnormal, interrupted = self._update_gateways(result.new, with_readings, now)
+        abnormal, interrupted = self._update_gateways(result.new, states, with_readings, now)
         if len(ts):
             d = self.directory
             in_range = (values >= d.rlo[pidx]) & (values <= d.rhi[pidx])
@@ -360,44 +404,43 @@ class Ingestor:
             prep.new_readings = (d.ids[pidx], ts, values)
             prep.new_index = pidx
 
-    def _update_gateways(self, rows: list[store.Row], with_readings: set[int],
+    def _update_gateways(self, new: list[store.Entry], states: dict[int, store.SeqState], with_readings: set[int],
                          now: datetime.datetime) -> tuple[list[int], bool]:
-        """Sequence counters of the gateways; also returns (ids of points in a non-normal alarm state,
-        whether any of `with_readings` has an interruption event that readings may close). PostgreSQL: the
-        four statements go in one round trip (pipeline)."""
-        per = {}
-        for r in rows:
-            lo, hi, n = per.get(r.gateway_id, (r.seq, r.seq, 0))
-            per[r.gateway_id] = (min(lo, r.seq), max(hi, r.seq), n + 1)
-        items = sorted(per.items())
+        """Sequence bookkeeping of the gateways (locked by _lock_gateways); also returns (ids of points in a
+        non-normal alarm state, whether any of `with_readings` has an interruption event that readings may
+        close). PostgreSQL: the three statements go in one round trip (pipeline)."""
+        per: dict[int, list[int]] = {}
+        for e in new:
+            seqs = per.get(e.gateway_id)
+            if seqs is None:
+                per[e.gateway_id] = [e.seq]
+            else:
+                seqs.append(e.seq)
+        now_s = int(now.timestamp())
+        items = []
+        for gid in sorted(per):
+            st = store.track_sequence(states.get(gid) or store.SeqState(None, None, []), per[gid], now_s)
+            items.append((gid, st.first, st.top, json.dumps(st.holes), st.forgotten, len(per[gid])))
         conn = connections[self.using]
         if conn.vendor != "postgresql":
             with conn.cursor() as cur:
-                cur.executemany(
-                    "UPDATE monitoring_gateway SET "
-                    "first_seq = CASE WHEN first_seq IS NULL OR first_seq > %s THEN %s ELSE first_seq END, "
-                    "max_seq = CASE WHEN max_seq IS NULL OR max_seq < %s THEN %s ELSE max_seq END, "
-                    "received = received + %s, last_seen_at = %s WHERE id = %s",
-                    [(lo, lo, hi, hi, n, now, gid) for gid, (lo, hi, n) in items])
+                cur.executemany("UPDATE monitoring_gateway SET first_seq = %s, max_seq = %s, holes = %s, "
+                                "seq_forgotten = %s, received = received + %s, last_seen_at = %s WHERE id = %s",
+                                [(first, top, holes, forgotten, n, now, gid)
+                                 for gid, first, top, holes, forgotten, n in items])
             abnormal = list(Point.objects.using(self.using).exclude(alarm_mask=0, pending_mask=0)
                             .values_list("id", flat=True))
             interrupted = bool(with_readings) and QualityEvent.objects.using(self.using).filter(
                 kind=QualityKind.INTERRUPTION, gateway_id__in=with_readings, started_at__lt=now).exists()
             return abnormal, interrupted
         raw = conn.connection
-        ids = [gid for gid, _v in items]
-        with raw.pipeline(), raw.cursor() as lock, raw.cursor() as update, raw.cursor() as points, \
-                raw.cursor() as events:
-            # Lock in id order first (as the row-by-row UPDATEs did): workers never deadlock on gateways.
-            lock.execute("SELECT 1 FROM monitoring_gateway WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
+        with raw.pipeline(), raw.cursor() as update, raw.cursor() as points, raw.cursor() as events:
             update.execute(
-                "UPDATE monitoring_gateway g SET "
-                "first_seq = CASE WHEN g.first_seq IS NULL OR g.first_seq > v.lo THEN v.lo ELSE g.first_seq END, "
-                "max_seq = CASE WHEN g.max_seq IS NULL OR g.max_seq < v.hi THEN v.hi ELSE g.max_seq END, "
-                "received = g.received + v.n, last_seen_at = %s "
-                "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, lo, hi, n) "
-                "WHERE g.id = v.id",
-                [now, ids, [v[0] for _g, v in items], [v[1] for _g, v in items], [v[2] for _g, v in items]])
+                "UPDATE monitoring_gateway g SET first_seq = v.first, max_seq = v.top, holes = v.holes::jsonb, "
+                "seq_forgotten = v.forgotten, received = g.received + v.n, last_seen_at = %s "
+                "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[]) "
+                "AS v(id, first, top, holes, forgotten, n) WHERE g.id = v.id",
+                [now, *(list(col) for col in zip(*items, strict=True))])
             points.execute("SELECT id FROM monitoring_point WHERE NOT (alarm_mask = 0 AND pending_mask = 0)")
             events.execute("SELECT 1 FROM monitoring_qualityevent WHERE kind = %s AND gateway_id = ANY(%s) "
                            "AND started_at < %s LIMIT 1", [QualityKind.INTERRUPTION.value, sorted(with_readings), now])
@@ -725,24 +768,34 @@ def _flush_pg(cur, ids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
 
 
 @dataclass
+class _Sorted:
+    """The micro-batch's messages after the sequence check."""
+
+    new: list[store.Entry]
+    duplicates: list[store.Entry]  # the same message again (redelivery)
+    conflicts: list[store.Entry]  # a used sequence number with other content: an altered re-send
+
+
+@dataclass
 class _Prepared:
     refreshed: bool
-    rows: list[store.Row] = field(default_factory=list)
-    row_outcome: list[int] = field(default_factory=list)  # rows[i] → index into outcomes
-    row_gw: list[GatewayInfo] = field(default_factory=list)  # rows[i] → its gateway
-    starts: list[int] = field(default_factory=list)  # rows[i]'s readings are [starts[i], starts[i] + counts[i])
-    counts: list[int] = field(default_factory=list)
+    entries: list[store.Entry] = field(default_factory=list)  # the messages to store, one per (gateway, seq)
+    row_outcome: list[int] = field(default_factory=list)  # entries[i] → index into outcomes
+    row_gw: list[GatewayInfo] = field(default_factory=list)  # entries[i] → its gateway
+    row_msg: list[Message] = field(default_factory=list)  # entries[i] → the message (an altered one is kept)
+    counts: list[int] = field(default_factory=list)  # entries[i]'s readings: [entries[i].start, … + counts[i])
     # The micro-batch's readings (point index, epoch ms, value, quality), message after message.
     pidx: np.ndarray | None = None
     ts: np.ndarray | None = None
     values: np.ndarray | None = None
     quality: np.ndarray | None = None
+    records: np.ndarray | None = None  # the same readings packed (codec.RECORD, relative to their message's t0)
     new_readings: tuple | None = None  # (point ids, ts, values) stored by this micro-batch
     new_index: np.ndarray | None = None  # their point indexes in the directory
     outcomes: list[Outcome] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     drift: dict[int, int] = field(default_factory=dict)  # gateway id → ms ahead
-    unknown_points: bool = False
+    unknown: bool = False  # a gateway or point not in the directory (refresh it and try once more)
 
     def reject(self, m: Message, gw: GatewayInfo | None, reason: str, detail: str) -> None:
         self.dead.append(DeadLetter(source=m.source, gateway_id=gw.id if gw else None,

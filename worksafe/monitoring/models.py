@@ -1,9 +1,10 @@
 """Online monitoring (在线监测预警): gateways, points with thresholds, stored readings, alarms, data-quality
 events, warning levels and the notification outbox.
 
-Readings are stored per gateway message (`ReadingBatch`: one row holds the message's readings packed as
-13-byte records, see `codec.py`), in a table range-partitioned by day on PostgreSQL. Dedupe is on
-(gateway, seq, day): a redelivered message is the same row.
+Readings are stored per gateway message, small messages of one gateway sharing a row (`ReadingBatch`: the
+readings packed as 13-byte records, see `codec.py`, and a 14-byte entry per message), in a table
+range-partitioned by day on PostgreSQL. A redelivered message is recognised by its gateway's sequence
+bookkeeping (`Gateway.max_seq` and `holes`, see `store.py`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class Gateway(models.Model):
     first_seq = models.BigIntegerField(_("first sequence number"), null=True, blank=True, editable=False)
     max_seq = models.BigIntegerField(_("highest sequence number"), null=True, blank=True, editable=False)
     received = models.BigIntegerField(_("messages stored"), default=0, editable=False)
+    # Missing sequence numbers between first_seq and max_seq: [[first, last, epoch s when noticed], …]
+    # ascending (store.track_sequence; at most store.MAX_HOLES ranges, the oldest forgotten first).
+    holes = models.JSONField(default=list, editable=False)
+    seq_forgotten = models.BigIntegerField(null=True, blank=True, editable=False)  # highest forgotten hole number
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -65,9 +70,7 @@ class Gateway(models.Model):
     @property
     def missing(self) -> int:
         """Messages between the first and highest sequence number that never arrived."""
-        if self.max_seq is None or self.first_seq is None:
-            return 0
-        return max(0, self.max_seq - self.first_seq + 1 - self.received)
+        return sum(hi - lo + 1 for lo, hi, _at in self.holes)
 
     @staticmethod
     def hash_token(token: str) -> str:
@@ -153,17 +156,18 @@ class Point(models.Model):
 
 
 class ReadingBatch(models.Model):
-    """One stored gateway message. The table is created by migration 0001 (partitioned on PostgreSQL)."""
+    """Stored gateway messages: one or more messages of one gateway from one micro-batch (store.coalesce).
+    The table is created by migration 0002 and reshaped by 0006 (partitioned on PostgreSQL)."""
 
-    pk = models.CompositePrimaryKey("gateway_id", "seq", "day")
+    pk = models.CompositePrimaryKey("gateway_id", "seq", "day")  # unique by construction; no index enforces it
     gateway_id = models.IntegerField()
-    seq = models.BigIntegerField()
+    seq = models.BigIntegerField()  # the lowest sequence number of the row's messages
     day = models.DateField()  # partition key: UTC day of t0
-    t0 = models.DateTimeField()  # earliest reading in the message
+    t0 = models.DateTimeField()  # earliest reading in the row; records are relative to it
     received_at = models.DateTimeField()
-    n = models.SmallIntegerField()
-    digest = models.BigIntegerField()  # of the message payload: a changed re-send under the same seq is caught
-    data = models.BinaryField()  # codec.RECORD × n
+    n = models.SmallIntegerField()  # readings
+    msgs = models.BinaryField()  # store.MSG per message: seq − row seq, readings, payload digest
+    data = models.BinaryField()  # codec.RECORD × n, message after message
 
     class Meta:
         managed = False

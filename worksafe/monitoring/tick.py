@@ -141,25 +141,19 @@ def detect_interruptions(now: datetime.datetime | None = None, using: str = "def
 
 # --- 2. sequence gaps ---------------------------------------------------------------------------------------
 
-def missing_ranges(gateway_id: int, since_day: datetime.date, before: datetime.datetime, using: str = "default",
-                   first_seq: int = 0, limit: int = 100) -> list[tuple[int, int]]:
-    """Holes in the gateway's stored sequence numbers (from `first_seq`) since `since_day`, known before `before`
-    (the message after the hole arrived then). [(first missing, last missing)], oldest first."""
-    # Raw parameters on both backends: received_at is written raw by store.py, so compare it the same way.
-    with connections[using].cursor() as cur:
-        cur.execute(
-            "SELECT seq, nxt FROM (SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS nxt, "
-            "LEAD(received_at) OVER (ORDER BY seq) AS nxt_at FROM monitoring_readingbatch "
-            "WHERE gateway_id = %s AND day >= %s AND seq >= %s) s WHERE nxt > seq + 1 AND nxt_at <= %s "
-            "ORDER BY seq LIMIT %s", [gateway_id, since_day, first_seq, before, limit])
-        return [(int(a) + 1, int(b) - 1) for a, b in cur.fetchall()]
+def missing_ranges(holes: list[list[int]], since: datetime.datetime, before: datetime.datetime,
+                   limit: int = 100) -> list[tuple[int, int]]:
+    """A gateway's holes (Gateway.holes) noticed since `since` and before `before` (the message after the hole
+    arrived then, so the hole has had the grace period to fill). [(first missing, last missing)], oldest first."""
+    lo_s, hi_s = since.timestamp(), before.timestamp()
+    return [(lo, hi) for lo, hi, at in holes if lo_s <= at <= hi_s][:limit]
 
 
 def detect_sequence_gaps(now: datetime.datetime | None = None, using: str = "default") -> dict[str, int]:
     now = now or datetime.datetime.now(UTC)
     grace = datetime.timedelta(seconds=setting("MONITORING_SEQ_GAP_GRACE_S", 300))
     lookback = setting("MONITORING_SEQ_GAP_LOOKBACK_DAYS", 2)
-    since_day = (now - datetime.timedelta(days=lookback)).date()
+    since = now - datetime.timedelta(days=lookback)
     counties: dict = {}
     opened = updated = closed = 0
     with transaction.atomic(using=using):
@@ -179,7 +173,7 @@ def detect_sequence_gaps(now: datetime.datetime | None = None, using: str = "def
                     _publish_quality(event, "closed", counties, using)
                     closed += 1
                 continue
-            ranges = missing_ranges(gw.pk, since_day, now - grace, using, first_seq=gw.first_seq)
+            ranges = missing_ranges(gw.holes, since, now - grace)
             located = sum(b - a + 1 for a, b in ranges)
             detail = {"missing": missing, "ranges": [list(r) for r in ranges[:50]], "located": located,
                       "older": max(0, missing - located)}

@@ -1,10 +1,11 @@
 """The ingest pipeline: storage, dedupe, dead letters and alarms (on the suite's database)."""
 
+import json
 import time
 
 import pytest
 
-from worksafe.monitoring import codec
+from worksafe.monitoring import codec, store
 from worksafe.monitoring.choices import AlarmStatus
 from worksafe.monitoring.ingest import Ingestor, Message
 from worksafe.monitoring.models import Alarm, DeadLetter, Gateway, Notification, Point, ReadingBatch
@@ -33,8 +34,8 @@ def msg(world, seq, readings, gateway="GW01"):
 
 def stored_readings():
     out = []
-    for b in ReadingBatch.objects.all():
-        out += codec.unpack(int(b.t0.timestamp() * 1000), b.data).tolist()
+    for *_key, rec in store.stored_messages():
+        out += rec.tolist()
     return sorted(out)
 
 
@@ -77,7 +78,7 @@ def test_garbage_and_unknown_gateway_are_rejected(site):
     out = ing.process([Message(b"{not json", source="t", credit_code=world.ent_xm.credit_code, gateway_code="GW01"),
                        msg(world, 1, [("LT-1001", now_ms(), 1.0)], gateway="GW99")])
     assert [o.reason for o in out] == ["invalid_json", "unknown_gateway"]
-    assert DeadLetter.objects.count() == 2 and ReadingBatch.objects.count() == 0
+    assert DeadLetter.objects.count() == 2 and len(store.stored_messages()) == 0
 
 
 def test_one_alarm_per_crossing_with_deadband(site):
@@ -226,3 +227,67 @@ def test_gateway_clock_ahead_opens_a_drift_event_and_far_ahead_is_refused(site, 
     assert out[0].status == "rejected" and out[0].reason == "future_timestamp"
     assert QualityEvent.objects.filter(kind="clock_drift").count() == 1  # the same open event, counted again
     assert QualityEvent.objects.get(kind="clock_drift").count == 2
+
+
+# --- redelivery by sequence number (several messages share a row) -------------------------------------------------
+
+def test_one_reading_messages_share_a_row_and_redelivery_is_still_recognised(site):
+    world, gw, *_ = site
+    t = now_ms()
+    ing = Ingestor()
+    batch = [msg(world, s, [("LT-1001", t + s, 5.0 + s)]) for s in range(1, 6)]
+    assert [o.status for o in ing.process(batch)] == ["stored"] * 5
+    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 1  # one row for the five messages
+    assert [m[1] for m in store.stored_messages(gw.pk)] == [1, 2, 3, 4, 5]
+    again = [batch[2], msg(world, 4, [("LT-1001", t + 4, 99.0)]), msg(world, 6, [("LT-1001", t + 6, 11.0)])]
+    assert [o.status for o in ing.process(again)] == ["duplicate", "conflict", "stored"]
+    assert [r[2] for r in stored_readings()] == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
+    gw.refresh_from_db()
+    assert (gw.first_seq, gw.max_seq, gw.received, gw.holes) == (1, 6, 6, [])
+
+
+def test_a_late_message_fills_its_hole_and_a_second_copy_is_a_duplicate(site):
+    world, gw, *_ = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, s, [("LT-1001", t + s, 5.0)]) for s in (1, 2, 5)])
+    gw.refresh_from_db()
+    assert [h[:2] for h in gw.holes] == [[3, 4]] and gw.missing == 2
+    late = msg(world, 3, [("LT-1001", t + 3, 6.0)])
+    assert [o.status for o in ing.process([late])] == ["stored"]
+    assert [o.status for o in ing.process([late])] == ["duplicate"]
+    gw.refresh_from_db()
+    assert [h[:2] for h in gw.holes] == [[4, 4]] and gw.missing == 1
+
+
+def test_a_forgotten_hole_is_looked_up_and_its_message_stored(site):
+    world, gw, *_ = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, s, [("LT-1001", t + s, 5.0)]) for s in (1, 9)])
+    # as if more than MAX_HOLES had been open and 2–5 forgotten
+    Gateway.objects.filter(pk=gw.pk).update(holes=[[6, 8, 0]], seq_forgotten=5)
+    assert [o.status for o in ing.process([msg(world, 4, [("LT-1001", t + 4, 6.0)])])] == ["stored"]
+    assert [m[1] for m in store.stored_messages(gw.pk)] == [1, 4, 9]
+    # a number the bookkeeping is sure of, not found under the message's time: an altered re-send
+    assert [o.status for o in ing.process([msg(world, 9, [("LT-1001", t - 3_600_000, 6.0)])])] == ["conflict"]
+
+
+def test_an_altered_resend_on_another_day_is_a_conflict(site):
+    world, *_ = site
+    t = now_ms()
+    ing = Ingestor()
+    ing.process([msg(world, 7, [("LT-1001", t, 5.0)])])
+    out = ing.process([msg(world, 7, [("LT-1001", t - 86_400_000, 6.0)])])  # same seq, readings a day earlier
+    assert out[0].status == "conflict" and [r[2] for r in stored_readings()] == [5.0]
+    dead = DeadLetter.objects.get(reason="altered_resend")
+    assert json.loads(bytes(dead.payload))["readings"][0]["value"] == 6.0  # the altered content is kept
+
+
+def test_a_repeated_heartbeat_is_a_duplicate(site):
+    world, gw, *_ = site
+    ing = Ingestor()
+    assert [o.status for o in ing.process([msg(world, 3, [])])] == ["stored"]
+    assert [o.status for o in ing.process([msg(world, 3, [])])] == ["duplicate"]
+    gw.refresh_from_db()
+    assert gw.received == 1

@@ -16,9 +16,9 @@ from django.db import connections
 
 from worksafe.core.testing import build_credit_code, make_enterprise
 from worksafe.enterprises.rules import CREDIT_CODE_CHARSET
-from worksafe.monitoring import codec
+from worksafe.monitoring import store
 from worksafe.monitoring.choices import AlarmStatus
-from worksafe.monitoring.models import Alarm, DeadLetter, ReadingBatch
+from worksafe.monitoring.models import Alarm, DeadLetter
 from worksafe.monitoring.mqtt import Worker, check_health
 from worksafe.monitoring.testing import make_gateway, make_point, payload
 
@@ -122,8 +122,8 @@ def wait_for(condition, timeout=15.0):
 
 def stored(gw) -> list[tuple]:
     out = []
-    for b in ReadingBatch.objects.filter(gateway_id=gw.pk).order_by("seq"):
-        out += [(b.seq, *r) for r in codec.unpack(int(b.t0.timestamp() * 1000), b.data).tolist()]
+    for _g, seq, _digest, rec in store.stored_messages(gw.pk):
+        out += [(seq, *r) for r in rec.tolist()]
     return out
 
 
@@ -158,7 +158,7 @@ def test_everything_acknowledged_nothing_redelivered(site):
         publish(ent, sent)
         assert wait_for(lambda: worker.stats.messages == 40), worker.stats
         assert worker.stats.batches >= 14
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 40
+    assert len(store.stored_messages(gw.pk)) == 40
     with Running(site) as again:  # the same client id resumes the session: nothing is left un-acknowledged
         time.sleep(1.5)
         assert again.stats.messages == 0 and again.queue.qsize() == 0
@@ -196,12 +196,12 @@ def test_not_acknowledged_when_processing_fails_and_redelivered_to_the_next_sess
         assert wait_for(lambda: json.loads(health.read_text())["status"] == "unhealthy")
         ok, why = check_health(health)
         assert not ok and "OperationalError" in why
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 0
+    assert len(store.stored_messages(gw.pk)) == 0
     with Running(site, health_file=health) as worker:  # same client id: the broker redelivers all five
         assert wait_for(lambda: worker.stats.messages == 5), worker.stats
         assert worker.stats.stored == 5
         assert wait_for(lambda: check_health(health)[0])
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 5
+    assert len(store.stored_messages(gw.pk)) == 5
     assert Alarm.objects.filter(point__enterprise=ent).count() == 1
 
 
@@ -216,12 +216,12 @@ def test_crash_after_commit_redelivery_is_a_duplicate_without_a_second_alarm(sit
         publish(ent, sent)
         assert wait_for(lambda: worker.stats.stored == 3), worker.stats  # committed (counted after the ack step)
         assert worker.stats.messages == 0
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 3
+    assert len(store.stored_messages(gw.pk)) == 3
     assert Alarm.objects.filter(point__enterprise=ent).count() == 1
     with Running(site) as worker:
         assert wait_for(lambda: worker.stats.messages == 3), worker.stats
         assert (worker.stats.stored, worker.stats.duplicates) == (0, 3)
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 3
+    assert len(store.stored_messages(gw.pk)) == 3
     assert Alarm.objects.filter(point__enterprise=ent).count() == 1
     gw.refresh_from_db()
     assert gw.received == 3
@@ -236,7 +236,7 @@ def test_two_workers_share_one_subscription(site):
         publish(ent, sent)
         assert wait_for(lambda: a.stats.messages + b.stats.messages == 60), (a.stats, b.stats)
         assert a.stats.messages > 0 and b.stats.messages > 0  # the broker spread the messages over both
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 60
+    assert len(store.stored_messages(gw.pk)) == 60
     gw.refresh_from_db()
     assert (gw.received, gw.missing) == (60, 0)
 

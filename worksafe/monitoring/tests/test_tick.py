@@ -22,7 +22,6 @@ from worksafe.monitoring.models import (
     Notification,
     Point,
     QualityEvent,
-    ReadingBatch,
     Rollup,
     Watermark,
 )
@@ -196,17 +195,19 @@ def test_missing_sequence_numbers_open_a_gap_event_that_backfill_closes(site):
     assert not event.is_open and event.backfilled == 4 and event.detail["recovered"] is True
 
 
-def test_missing_ranges_reads_the_stored_sequence(site):
+def test_missing_ranges_come_from_the_gateways_holes(site):
     world, gw, *_ = site
     ing = Ingestor()
+    before = datetime.datetime.now(UTC).replace(microsecond=0)
     for seq in (10, 11, 15, 20):
         send(world, ing, seq, [])
-    now = datetime.datetime.now(UTC)
-    # rows outside the gateway's own numbering (the demo stores its history under negative numbers)
-    store.write([store.Row(gw.pk, seq, now.date(), now, now, 0, 0, b"") for seq in (-7, -3)])
-    later = now + datetime.timedelta(seconds=1)
-    assert tick.missing_ranges(gw.pk, datetime.date(2000, 1, 1), later, first_seq=10) == [(12, 14), (16, 19)]
-    assert tick.missing_ranges(gw.pk, datetime.date(2000, 1, 1), later, first_seq=-10)[:2] == [(-6, -4), (-2, 9)]
+    gw.refresh_from_db()
+    after = datetime.datetime.now(UTC) + datetime.timedelta(seconds=1)
+    assert [h[:2] for h in gw.holes] == [[12, 14], [16, 19]] and gw.missing == 7
+    assert tick.missing_ranges(gw.holes, before, after) == [(12, 14), (16, 19)]
+    assert tick.missing_ranges(gw.holes, before, after, limit=1) == [(12, 14)]
+    assert tick.missing_ranges(gw.holes, after, after + datetime.timedelta(hours=1)) == []  # older than the look-back
+    assert tick.missing_ranges(gw.holes, before - datetime.timedelta(hours=1), before - datetime.timedelta(seconds=1)) == []
 
 
 # --- rollups ------------------------------------------------------------------------------------------------
@@ -283,9 +284,9 @@ def test_retention_drops_expired_raw_readings(site, settings):
     world, *_ = site
     send(world, Ingestor(), 1, [("LT-1001", real_ms() - MIN, 5.0)])
     later = datetime.datetime.now(UTC) + datetime.timedelta(days=settings.MONITORING_RAW_RETENTION_DAYS + 2)
-    assert ReadingBatch.objects.count() == 1
+    assert len(store.stored_messages()) == 1
     rollup.retention(later)
-    assert ReadingBatch.objects.count() == 0
+    assert len(store.stored_messages()) == 0
 
 
 # --- flatline and quiet events -------------------------------------------------------------------------------

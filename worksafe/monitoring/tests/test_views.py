@@ -190,7 +190,7 @@ def test_issue_token_shows_it_once_and_the_gateway_can_post_with_it(client, worl
     body = payload("GW01", 1, [("LT-1001", int(timezone.now().timestamp() * 1000) - 1000, 6.3)])
     response = client.post("/api/v1/telemetry", body, content_type="application/json",
                            HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 200 and response.json()["stored"] == 1
+    assert response.status_code == 200 and response.json()["stored"] == 1, response.json()
     # a new token replaces it
     client.post(reverse("monitoring:gateway_token", args=[gw.pk]))
     response = client.post("/api/v1/telemetry", payload("GW01", 2, []), content_type="application/json",
@@ -213,7 +213,7 @@ def test_issue_token_needs_the_change_permission_and_the_place(client, world, si
 
 def test_gateway_page_shows_the_topic_sequence_figures_and_points(client, world, site):
     gw, level, gas, silent = site
-    Gateway.objects.filter(pk=gw.pk).update(first_seq=1, max_seq=100, received=97)
+    Gateway.objects.filter(pk=gw.pk).update(first_seq=1, max_seq=100, received=97, holes=[[50, 52, 0]])
     client.force_login(world.xm_officer)
     response = client.get(reverse("monitoring:gateway_detail", args=[gw.pk]))
     page = response.content.decode()

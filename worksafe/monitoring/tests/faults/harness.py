@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from worksafe.monitoring import codec, rules
+from worksafe.monitoring import rules, store
 
 ROOT = Path(__file__).resolve().parents[4]
 WORKSAFE = str(Path(sys.executable).with_name("worksafe"))
@@ -336,14 +336,15 @@ class Stored:
 
 def read_db(conn, site: Site) -> Stored:
     batches: dict[int, list] = {}
-    rows = conn.execute("SELECT seq, t0, data FROM monitoring_readingbatch WHERE gateway_id = %s",
+    rows = conn.execute("SELECT seq, t0, msgs, data FROM monitoring_readingbatch WHERE gateway_id = %s",
                         [site.gateway_id]).fetchall()
-    dupes = conn.execute("SELECT seq, count(*) FROM monitoring_readingbatch WHERE gateway_id = %s GROUP BY seq "
-                         "HAVING count(*) > 1", [site.gateway_id]).fetchall()
+    dupes = []
+    for seq0, t0, msgs, data in rows:
+        for seq, _digest, rec in store.messages(seq0, int(t0.timestamp() * 1000), msgs, data):
+            if seq in batches:
+                dupes.append(seq)
+            batches[seq] = sorted(zip(rec["point"].tolist(), rec["ts"].tolist(), rec["value"].tolist(), strict=True))
     assert not dupes, f"I2 violated: sequence numbers stored more than once: {dupes[:10]}"
-    for seq, t0, data in rows:
-        rec = codec.unpack(int(t0.timestamp() * 1000), data)
-        batches[seq] = sorted(zip(rec["point"].tolist(), rec["ts"].tolist(), rec["value"].tolist(), strict=True))
     alarms = conn.execute("SELECT point_id, condition, raised_ms, late FROM monitoring_alarm ORDER BY raised_ms, id"
                           ).fetchall()
     gw = conn.execute("SELECT first_seq, max_seq, received FROM monitoring_gateway WHERE id = %s",
