@@ -69,9 +69,9 @@ def parse_args(argv=None):
     p.add_argument("--max-wait-ms", type=int, default=20, help="worker: wait for more messages after the first")
     p.add_argument("--queue-size", type=int, default=5000, help="worker: messages held in memory (v5 Receive Maximum)")
     p.add_argument("--protocol", type=int, choices=[5, 311], default=5, help="worker: MQTT 5 (default) or 3.1.1")
-    p.add_argument("--client", choices=["paho", "lean"], default="paho",
-                   help="worker's MQTT client: paho (default, as in `worksafe ingest`) or lean "
-                        "(3.1.1 over a plain socket; --protocol applies to paho only)")
+    p.add_argument("--client", choices=["paho", "lean"], default="lean",
+                   help="worker's MQTT client: lean (default, as in `worksafe ingest`: our own, over a plain "
+                        "socket) or paho (paho-mqtt); --protocol applies to both")
     p.add_argument("--phases", default=",".join(ALL_PHASES))
     p.add_argument("--reuse", action="store_true", help="keep the database if it already holds the site")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run in about a minute")
@@ -810,7 +810,7 @@ def main(argv=None) -> None:
         bench = Bench(args, Path(tmpdir))
         meta["site"] = (f"{len(bench.site)} gateways × {len(bench.site[0][2]) if bench.site else 0} points · "
                         f"worker MQTT client {args.client}"
-                        + (f" (MQTT {'5' if args.protocol == 5 else '3.1.1'})" if args.client == "paho" else " (3.1.1)"))
+                        + f" (MQTT {'5' if args.protocol == 5 else '3.1.1'})")
         log(f"worker MQTT client: {args.client}")
         res: dict[str, dict] = {}
         B, U = args.batched_messages, args.unbatched_messages

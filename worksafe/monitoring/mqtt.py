@@ -145,12 +145,13 @@ class Worker:
 
         if client not in ("paho", "lean"):
             raise ValueError(f"unknown MQTT client {client!r} (paho or lean)")
+        if protocol not in (5, 311):
+            raise ValueError(f"unknown MQTT protocol {protocol!r} (5 or 311)")
         self.client_kind = client
-        if client == "lean":  # MQTT 3.1.1 over a plain socket, see mqtt_lean.py
+        if client == "lean":  # MQTT 5 or 3.1.1 over a plain socket, see mqtt_lean.py
             from worksafe.monitoring.mqtt_lean import LeanClient
 
-            self.protocol = 311
-            self.client = LeanClient(self)
+            self.client = LeanClient(self)  # reads protocol, session_expiry and receive_maximum from the worker
             return
         import paho.mqtt.client as mqtt
 
@@ -216,11 +217,13 @@ class Worker:
     def start(self, wait: float = 10.0) -> None:
         """Connect (retrying in the background) and start the network thread. Waits up to `wait` s for
         the subscription (0: do not wait)."""
-        from paho.mqtt.packettypes import PacketTypes
-        from paho.mqtt.properties import Properties
-
         self.client.loop_start()
-        if self.protocol == 5:
+        if self.client_kind == "lean":
+            self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
+        elif self.protocol == 5:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self.session_expiry
             props.ReceiveMaximum = self.receive_maximum

@@ -1,10 +1,16 @@
-"""A lean MQTT 3.1.1 subscriber for the ingest worker (`worksafe ingest --client lean`).
+"""A lean MQTT 5 / 3.1.1 subscriber for the ingest worker (`worksafe ingest`, the default `--client lean`).
 
 paho-mqtt spends most of the worker's time per message (one socket read per packet, v5 property parsing,
 topic matching, one send per PUBACK). This client does only what the worker needs, over a plain socket:
 
-- CONNECT with the worker's fixed client id and clean_session=0 (a persistent session), keepalive with
-  PINGREQ/PINGRESP; SUBSCRIBE QoS 1 to the worker's (shared) subscription, checking the SUBACK return code.
+- CONNECT with the worker's fixed client id and a persistent session: MQTT 5 (the worker's `protocol` 5)
+  with Clean Start off, a Session Expiry Interval (`--session-expiry`) and a Receive Maximum (`--queue-size`,
+  at most 65535: the broker never has more un-acknowledged messages in flight to us); MQTT 3.1.1 (`protocol`
+  311) with clean_session=0. Keepalive with PINGREQ/PINGRESP (a v5 Server Keep Alive replaces ours);
+  SUBSCRIBE QoS 1 to the worker's (shared) subscription, checking the SUBACK reason code.
+- v5 properties are decoded only on CONNACK, SUBACK and DISCONNECT; a PUBLISH's properties are skipped. The
+  server's Receive Maximum and Maximum Packet Size limit what a client sends: we send only SUBSCRIBE, PUBACK,
+  PINGREQ and DISCONNECT, so they need no handling. A server DISCONNECT is a dropped connection.
 - One reader thread reads the socket in large chunks and parses every complete packet in them (`parse()`);
   each PUBLISH goes to the worker's `_on_message`, which puts it on the bounded queue and blocks when the
   queue is full — the socket is then no longer read (TCP backpressure), exactly as with paho.
@@ -34,6 +40,25 @@ CONNECT, CONNACK, PUBLISH, PUBACK, SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONN
 RECV_BYTES = 1 << 20
 CONNACK_REASONS = {1: "unacceptable protocol version", 2: "identifier rejected", 3: "server unavailable",
                    4: "bad user name or password", 5: "not authorised"}
+# MQTT 5 reason codes (CONNACK, SUBACK, DISCONNECT) worth a name in the log; any other is shown in hex.
+REASONS_V5 = {0x80: "unspecified error", 0x81: "malformed packet", 0x82: "protocol error",
+              0x83: "implementation specific error", 0x84: "unsupported protocol version",
+              0x85: "client identifier not valid", 0x86: "bad user name or password", 0x87: "not authorized",
+              0x88: "server unavailable", 0x89: "server busy", 0x8A: "banned", 0x8B: "server shutting down",
+              0x8C: "bad authentication method", 0x8D: "keep alive timeout", 0x8E: "session taken over",
+              0x8F: "topic filter invalid", 0x93: "receive maximum exceeded", 0x95: "packet too large",
+              0x97: "quota exceeded", 0x98: "administrative action", 0x9C: "use another server",
+              0x9D: "server moved", 0x9E: "shared subscriptions not supported", 0x9F: "connection rate exceeded",
+              0xA0: "maximum connect time", 0xA2: "wildcard subscriptions not supported"}
+# MQTT 5 property identifiers by value type (for decoding CONNACK/SUBACK/DISCONNECT properties).
+PROP_BYTE = frozenset({0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2A})
+PROP_UINT16 = frozenset({0x13, 0x21, 0x22, 0x23})
+PROP_UINT32 = frozenset({0x02, 0x11, 0x18, 0x27})
+PROP_VARINT = frozenset({0x0B})
+PROP_STRING = frozenset({0x03, 0x08, 0x12, 0x15, 0x1A, 0x1C, 0x1F})
+PROP_BINARY = frozenset({0x09, 0x16})
+PROP_PAIR = 0x26
+SESSION_EXPIRY, RECEIVE_MAXIMUM, SERVER_KEEP_ALIVE, REASON_STRING = 0x11, 0x21, 0x13, 0x1F
 
 
 class ProtocolError(Exception):
@@ -86,14 +111,28 @@ def _string(s: str) -> bytes:
     return struct.pack("!H", len(b)) + b
 
 
-def connect_packet(client_id: str, keepalive: int) -> bytes:
-    """CONNECT, MQTT 3.1.1, clean_session=0 (the broker keeps the session and its un-acknowledged messages)."""
-    body = _string("MQTT") + b"\x04\x00" + struct.pack("!H", keepalive) + _string(client_id)
+def connect_packet(client_id: str, keepalive: int, protocol: int = 311, session_expiry: int = 0,
+                   receive_maximum: int = 65535) -> bytes:
+    """CONNECT with a persistent session (the broker keeps it and its un-acknowledged messages).
+
+    protocol 311: MQTT 3.1.1, clean_session=0. protocol 5: MQTT 5, Clean Start=0, with the properties
+    Session Expiry Interval (seconds the broker keeps the session after the connection ends; 0 ends it with
+    the connection) and Receive Maximum (un-acknowledged QoS 1 messages the broker may have in flight to us)."""
+    if protocol == 5:
+        props = (bytes([SESSION_EXPIRY]) + struct.pack("!I", min(max(session_expiry, 0), 0xFFFFFFFF))
+                 + bytes([RECEIVE_MAXIMUM]) + struct.pack("!H", min(max(receive_maximum, 1), 65535)))
+        body = (_string("MQTT") + b"\x05\x00" + struct.pack("!H", keepalive) + encode_length(len(props)) + props
+                + _string(client_id))
+    else:
+        body = _string("MQTT") + b"\x04\x00" + struct.pack("!H", keepalive) + _string(client_id)
     return b"\x10" + encode_length(len(body)) + body
 
 
-def subscribe_packet(packet_id: int, topic: str, qos: int = 1) -> bytes:
-    body = struct.pack("!H", packet_id) + _string(topic) + bytes([qos])
+def subscribe_packet(packet_id: int, topic: str, qos: int = 1, protocol: int = 311) -> bytes:
+    """SUBSCRIBE to one topic filter. v5: no properties; subscription options = the QoS (No Local, Retain As
+    Published and Retain Handling 0 — No Local must be 0 on a shared subscription)."""
+    props = b"\x00" if protocol == 5 else b""
+    body = struct.pack("!H", packet_id) + props + _string(topic) + bytes([qos])
     return b"\x82" + encode_length(len(body)) + body
 
 
@@ -101,11 +140,79 @@ def puback(mid: int) -> bytes:
     return b"\x40\x02" + mid.to_bytes(2, "big")
 
 
-def parse(data: bytes, pos: int = 0) -> tuple[list, int]:
+def read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """A variable byte integer (1–4 bytes) at `data[pos:end]`: (value, offset after it)."""
+    value = shift = 0
+    while True:
+        if pos >= end:
+            raise ProtocolError("truncated variable byte integer")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 21:
+            raise ProtocolError("variable byte integer longer than 4 bytes")
+
+
+def read_properties(body: bytes, pos: int) -> tuple[dict, int]:
+    """The MQTT 5 properties block at `body[pos:]` (its length, then the properties): ({id: value}, offset
+    after the block). A User Property (which may repeat) is collected as a list of (name, value) pairs."""
+    length, pos = read_varint(body, pos, len(body))
+    end = pos + length
+    if end > len(body):
+        raise ProtocolError("properties longer than the packet")
+    props: dict = {}
+    try:
+        while pos < end:
+            ident = body[pos]
+            pos += 1
+            if ident in PROP_BYTE:
+                value, pos = body[pos], pos + 1
+            elif ident in PROP_UINT16:
+                value, pos = (body[pos] << 8) | body[pos + 1], pos + 2
+            elif ident in PROP_UINT32:
+                value, pos = int.from_bytes(body[pos:pos + 4], "big"), pos + 4
+            elif ident in PROP_VARINT:
+                value, pos = read_varint(body, pos, end)
+            elif ident in PROP_STRING or ident in PROP_BINARY or ident == PROP_PAIR:
+                items = []
+                for _ in range(2 if ident == PROP_PAIR else 1):
+                    n = (body[pos] << 8) | body[pos + 1]
+                    raw = body[pos + 2:pos + 2 + n]
+                    if len(raw) != n:
+                        raise ProtocolError("truncated property")
+                    items.append(raw if ident in PROP_BINARY else raw.decode())
+                    pos += 2 + n
+                if ident == PROP_PAIR:
+                    props.setdefault(PROP_PAIR, []).append(tuple(items))
+                    continue
+                value = items[0]
+            else:
+                raise ProtocolError(f"unknown property 0x{ident:02x}")
+            props[ident] = value
+    except (IndexError, UnicodeDecodeError) as exc:
+        raise ProtocolError("malformed properties") from exc
+    if pos != end:
+        raise ProtocolError("malformed properties")
+    return props, end
+
+
+def reason_text(code: int, props: dict | None = None) -> str:
+    """An MQTT 5 reason code as the log shows it, with the server's Reason String if it sent one."""
+    text = f"{REASONS_V5.get(code) or ('success' if code == 0 else 'reason')} (0x{code:02x})"
+    if props and props.get(REASON_STRING):
+        text += f": {props[REASON_STRING]}"
+    return text
+
+
+def parse(data: bytes, pos: int = 0, v5: bool = False) -> tuple[list, int]:
     """All complete packets in `data[pos:]`: (packets, offset of the first byte not consumed).
 
-    A PUBLISH is returned as a `Publish`; any other packet as (type, flags, body). An incomplete packet at
-    the end is left for the next call (its bytes start at the returned offset)."""
+    A PUBLISH is returned as a `Publish` (with `v5`, its properties are skipped); any other packet as
+    (type, flags, body). An incomplete packet at the end is left for the next call (its bytes start at the
+    returned offset)."""
     packets = []
     end = len(data)
     while pos + 2 <= end:
@@ -145,6 +252,15 @@ def parse(data: bytes, pos: int = 0) -> tuple[list, int]:
                 p += 2
             else:
                 mid = 0
+            if v5:  # the properties: their length (a variable byte integer), then skip them
+                if p >= stop:
+                    raise ProtocolError("malformed PUBLISH")
+                byte = data[p]
+                if byte:
+                    plen, p = read_varint(data, p, stop)
+                    p += plen
+                else:  # the usual case: no properties
+                    p += 1
             if p > stop:
                 raise ProtocolError("malformed PUBLISH")
             try:
@@ -179,6 +295,9 @@ class LeanClient:
         self._last_send = 0.0
         self._ping_sent = 0.0
         self._pending: list = []
+        self._v5 = True
+        self._keepalive_now = 30  # this connection's keepalive: ours, or the server's (v5 Server Keep Alive)
+        self.connack_properties: dict = {}  # the last v5 CONNACK's properties (tests, logs)
         self.connections = 0  # successful CONNACKs (tests, logs)
 
     # --- the part of paho's interface the worker uses ------------------------------------------------------
@@ -191,7 +310,7 @@ class LeanClient:
         self._thread.start()
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
-        self._send(subscribe_packet(self.SUBSCRIBE_PACKET_ID, topic, qos))
+        self._send(subscribe_packet(self.SUBSCRIBE_PACKET_ID, topic, qos, 5 if self._v5 else 311))
 
     def ack(self, mid: int, qos: int) -> None:
         """Collect a PUBACK; `flush_acks()` sends it. Called by the worker under its ack_lock."""
@@ -216,7 +335,9 @@ class LeanClient:
         sock = self._sock
         if sock is not None:
             try:
-                self._send(b"\xe0\x00")  # DISCONNECT: a clean close, the session stays
+                # DISCONNECT (v5: reason 0, normal disconnection, no properties): a clean close. The session
+                # stays for its expiry interval — with --session-expiry 0 (from CONNECT) the broker ends it now.
+                self._send(b"\xe0\x00")
             except OSError:
                 pass
             self._drop()
@@ -255,7 +376,10 @@ class LeanClient:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
                 self._sock = sock
                 self._acks = []
-                self._send(connect_packet(self.worker.client_id, self.keepalive))
+                w = self.worker
+                self._v5 = w.protocol == 5
+                self._send(connect_packet(w.client_id, self.keepalive, 5 if self._v5 else 311,
+                                          w.session_expiry, w.receive_maximum))
                 leftover = self._connack(sock)
                 connected = True
                 self.connections += 1
@@ -282,9 +406,10 @@ class LeanClient:
 
     def _connack(self, sock: socket.socket) -> bytes:
         data = b""
+        v5 = self._v5
         deadline = time.monotonic() + self.CONNECT_TIMEOUT_S
         while True:
-            packets, used = parse(data)
+            packets, used = parse(data, 0, v5)
             if packets:
                 break
             if time.monotonic() > deadline:
@@ -294,11 +419,21 @@ class LeanClient:
                 raise ConnectionError("connection closed before CONNACK")
             data += chunk
         kind, _flags, body = packets[0]
-        if kind != CONNACK or len(body) != 2:
+        if kind != CONNACK or len(body) < 2 or (not v5 and len(body) != 2):
             raise ProtocolError(f"expected CONNACK, got packet type {kind}")
-        rc = Code(body[1], CONNACK_REASONS.get(body[1], f"refused ({body[1]})") if body[1] else "accepted",
-                  is_failure=body[1] != 0)
-        self.worker._on_connect(self, None, Flags(bool(body[0] & 1)), rc, None)
+        code = body[1]
+        self._keepalive_now = self.keepalive
+        self.connack_properties = props = {}
+        if v5 and len(body) > 2:
+            props, _end = read_properties(body, 2)
+            self.connack_properties = props
+            rc = Code(code, reason_text(code, props) if code else "accepted", is_failure=code >= 0x80)
+            if SERVER_KEEP_ALIVE in props:  # the server's keepalive replaces ours (MQTT 5, 3.2.2.3.14)
+                self._keepalive_now = props[SERVER_KEEP_ALIVE]
+        else:  # 3.1.1 — also a 3.1.1-only broker refusing protocol level 5 (return code 1)
+            rc = Code(code, CONNACK_REASONS.get(code, f"refused ({code})") if code else "accepted",
+                      is_failure=code != 0)
+        self.worker._on_connect(self, None, Flags(bool(body[0] & 1)), rc, props or None)
         if rc.is_failure:
             raise ProtocolError(f"CONNACK: {rc}")
         # Anything after the CONNACK in the same read (a resumed session's messages) is handled by _read.
@@ -307,14 +442,15 @@ class LeanClient:
         return data[used:]
 
     def _read(self, sock: socket.socket, data: bytes) -> None:
-        keepalive = self.keepalive
+        keepalive = self._keepalive_now
+        v5 = self._v5
         sock.settimeout(min(1.0, keepalive / 2) if keepalive else 1.0)
         self._ping_sent = 0.0
         on_message = self.worker._on_message
         pending, self._pending = self._pending, []
         self._dispatch(pending, on_message)
         while not self._stop.is_set():
-            packets, used = parse(data)
+            packets, used = parse(data, 0, v5)
             if packets:
                 self._dispatch(packets, on_message)
             data = data[used:] if used else data
@@ -352,10 +488,19 @@ class LeanClient:
             elif kind == SUBACK:
                 if len(body) < 3:
                     raise ProtocolError("malformed SUBACK")
-                codes = [Code(c, "failure" if c >= 0x80 else f"granted QoS {c}", c >= 0x80) for c in body[2:]]
-                self.worker._on_subscribe(self, None, (body[0] << 8) | body[1], codes, None)
-                if any(c.is_failure for c in codes):
-                    raise ProtocolError(f"SUBSCRIBE to {self.worker.subscription} refused (SUBACK 0x80)")
+                props, start = read_properties(body, 2) if self._v5 else ({}, 2)
+                if start >= len(body):
+                    raise ProtocolError("malformed SUBACK")
+                codes = [Code(c, (reason_text(c, props) if self._v5 else "failure") if c >= 0x80
+                              else f"granted QoS {c}", c >= 0x80) for c in body[start:]]
+                self.worker._on_subscribe(self, None, (body[0] << 8) | body[1], codes, props or None)
+                bad = [c for c in codes if c.is_failure]
+                if bad:
+                    raise ProtocolError(f"SUBSCRIBE to {self.worker.subscription} refused (SUBACK {bad[0]})")
+            elif kind == DISCONNECT:  # MQTT 5: the server closes the connection, with a reason
+                code = body[0] if body else 0
+                props = read_properties(body, 1)[0] if len(body) > 1 else {}
+                raise ConnectionError(f"the broker disconnected us: {reason_text(code, props)}")
             elif kind in (PUBACK, CONNACK):
                 raise ProtocolError(f"unexpected packet type {kind}")
             # anything else (e.g. UNSUBACK) is ignored

@@ -1,6 +1,7 @@
-"""The lean MQTT 3.1.1 client of the ingest worker (mqtt_lean.py): its packet parser on synthetic bytes, and the
+"""The lean MQTT 5 / 3.1.1 client of the ingest worker (mqtt_lean.py): its packets on synthetic bytes, and the
 worker with `client="lean"` against the real broker (127.0.0.1:1883) — stored once, acknowledged only after the
-commit, redelivered when processing failed or the connection dropped before the acknowledgement.
+commit, redelivered when processing failed or the connection dropped before the acknowledgement, and with
+session expiry 0 the session ends with the connection.
 
 The broker tests reuse test_mqtt.py's fixtures (own credit code, client ids and group per test; sessions
 discarded at the end).
@@ -12,11 +13,13 @@ import time
 
 import pytest
 
+from worksafe.monitoring import store
 from worksafe.monitoring.ingest import Ingestor
-from worksafe.monitoring.models import Alarm, ReadingBatch
+from worksafe.monitoring.models import Alarm
 from worksafe.monitoring.mqtt import Worker
 from worksafe.monitoring.mqtt_lean import (
     CONNACK,
+    DISCONNECT,
     PINGRESP,
     SUBACK,
     LeanClient,
@@ -26,6 +29,7 @@ from worksafe.monitoring.mqtt_lean import (
     encode_length,
     parse,
     puback,
+    read_properties,
     subscribe_packet,
 )
 from worksafe.monitoring.testing import payload
@@ -39,9 +43,12 @@ site = base.site
 # --- the parser ---------------------------------------------------------------------------------------------
 
 def publish_bytes(topic: str, body: bytes, mid: int = 0, qos: int = 1, dup: bool = False,
-                  retain: bool = False) -> bytes:
+                  retain: bool = False, props: bytes | None = None) -> bytes:
+    """A PUBLISH; with `props` (even b"") an MQTT 5 one: their length, then the properties."""
     t = topic.encode()
     var = len(t).to_bytes(2, "big") + t + (mid.to_bytes(2, "big") if qos else b"")
+    if props is not None:
+        var += encode_length(len(props)) + props
     first = 0x30 | (qos << 1) | (0x08 if dup else 0) | (0x01 if retain else 0)
     return bytes([first]) + encode_length(len(var) + len(body)) + var + body
 
@@ -113,7 +120,63 @@ def test_malformed_publish_is_a_protocol_error():
 def test_outgoing_packets():
     assert connect_packet("w1", 30) == b"\x10\x0e\x00\x04MQTT\x04\x00\x00\x1e\x00\x02w1"  # clean_session=0
     assert subscribe_packet(1, "$share/g/t/+", 1) == b"\x82\x11\x00\x01\x00\x0c$share/g/t/+\x01"
-    assert puback(258) == b"\x40\x02\x01\x02"
+    assert puback(258) == b"\x40\x02\x01\x02"  # also the v5 form: reason code 0 (success) left out
+
+
+def test_outgoing_packets_v5():
+    # Protocol level 5, Clean Start off, keepalive 30, properties: Session Expiry Interval 604800 (0x11) and
+    # Receive Maximum 2000 (0x21).
+    assert connect_packet("w1", 30, 5, 604_800, 2000) == (
+        b"\x10\x17\x00\x04MQTT\x05\x00\x00\x1e" + b"\x08\x11\x00\x09\x3a\x80\x21\x07\xd0" + b"\x00\x02w1")
+    body = connect_packet("w1", 30, 5, 0, 70_000)[2:]  # Receive Maximum capped at 65535; session expiry 0
+    assert body[10:19] == b"\x08\x11\x00\x00\x00\x00\x21\xff\xff"
+    assert connect_packet("w1", 30, 5, 0, 0)[-6:-4] == b"\x00\x01"  # Receive Maximum 0 is a protocol error
+    # No properties, then the topic filter and its options (QoS 1; No Local, Retain As Published, Retain Handling 0).
+    assert subscribe_packet(1, "$share/g/t/+", 1, 5) == b"\x82\x12\x00\x01\x00\x00\x0c$share/g/t/+\x01"
+
+
+def test_v5_publish_properties_are_skipped():
+    props = (b"\x02\x00\x00\x0e\x10"  # Message Expiry Interval 3600
+             + b"\x0b\x81\x01"  # Subscription Identifier 129 (a 2-byte variable byte integer)
+             + b"\x03\x00\x10application/json"  # Content Type
+             + b"\x26\x00\x01k\x00\x01v")  # User Property
+    long_props = b"\x26\x00\x01k\x00\x7e" + b"v" * 126  # a property length of 2 bytes (131)
+    data = (publish_bytes("a/b", b"one", mid=1, props=b"")
+            + publish_bytes("a/b", b"two", mid=2, props=props)
+            + publish_bytes("a/c", b"three", qos=0, retain=True, props=b"\x01\x01")  # Payload Format Indicator
+            + publish_bytes("a/d", b"", mid=3, props=long_props)
+            + publish_bytes("a/e", b"x" * 20_000, mid=4, dup=True, props=props))
+    packets, used = parse(data, 0, True)
+    assert used == len(data)
+    assert packets == [Publish("a/b", b"one", 1, 1), Publish("a/b", b"two", 2, 1),
+                       Publish("a/c", b"three", 0, 0, False, True), Publish("a/d", b"", 3, 1),
+                       Publish("a/e", b"x" * 20_000, 4, 1, True)]
+    for cut in range(len(data) + 1):  # split across two reads anywhere
+        got, used = parse(data[:cut], 0, True)
+        more, _used = parse(data[:cut][used:] + data[cut:], 0, True)
+        assert got + more == packets, cut
+
+
+def test_malformed_v5_publish_is_a_protocol_error():
+    with pytest.raises(ProtocolError):
+        parse(b"\x32\x05\x00\x01a\x00\x01", 0, True)  # no property length
+    with pytest.raises(ProtocolError):
+        parse(b"\x32\x08\x00\x01a\x00\x01\x05\x01\x01", 0, True)  # properties longer than the packet
+    with pytest.raises(ProtocolError):
+        parse(b"\x32\x0a\x00\x01a\x00\x01\xff\xff\xff\xff\x01", 0, True)  # property length > 4 bytes
+
+
+def test_v5_properties_of_every_type():
+    block = (b"\x24\x01" + b"\x21\x00\x14" + b"\x27\x00\x10\x00\x00" + b"\x0b\x80\x01" + b"\x1f\x00\x02ok"
+             + b"\x09\x00\x02\xff\x00" + b"\x26\x00\x01a\x00\x01b" + b"\x26\x00\x01c\x00\x00")
+    body = b"\x00\x00" + encode_length(len(block)) + block + b"\x01"
+    props, end = read_properties(body, 2)
+    assert props == {0x24: 1, 0x21: 20, 0x27: 1 << 20, 0x0B: 128, 0x1F: "ok", 0x09: b"\xff\x00",
+                     0x26: [("a", "b"), ("c", "")]}
+    assert body[end:] == b"\x01"
+    for bad in (b"\x03\x7f\x00", b"\x02\x21\x00", b"\x03\x1f\x00\x05", b"\x02\x99\x00"):  # truncated, unknown
+        with pytest.raises(ProtocolError):
+            read_properties(b"\x00\x00" + bad, 2)
 
 
 class _Sock:
@@ -126,7 +189,7 @@ class _Sock:
 
 def test_acks_of_a_batch_go_out_in_one_write_and_only_for_the_current_connection():
     worker = Worker(client_id="unit-test-lean", client="lean")
-    assert isinstance(worker.client, LeanClient) and worker.protocol == 311
+    assert isinstance(worker.client, LeanClient) and worker.protocol == 5
     worker.client._sock = sock = _Sock()
     worker.generation = 3
     batch = [("t", b"a", 7, 1, 3), ("t", b"b", 8, 1, 2), ("t", b"a", 7, 1, 3), ("t", b"c", 9, 1, 3),
@@ -134,6 +197,90 @@ def test_acks_of_a_batch_go_out_in_one_write_and_only_for_the_current_connection
     worker._ack(batch)
     assert sock.writes == [puback(7) + puback(9)]
     assert (worker.stats.messages, worker.stats.stale_skipped) == (2, 1)
+
+
+class _Recorder:
+    """Stands in for the worker: records the callbacks the lean client makes."""
+
+    client_id = "unit-test-lean"
+    subscription = "$share/g/t/+"
+
+    def __init__(self, protocol=5, session_expiry=0, receive_maximum=2000):
+        self.protocol, self.session_expiry, self.receive_maximum = protocol, session_expiry, receive_maximum
+        self.calls = []
+
+    def _on_connect(self, client, userdata, flags, rc, props):
+        self.calls.append(("connect", flags.session_present, rc.value, rc.is_failure, str(rc)))
+
+    def _on_subscribe(self, client, userdata, mid, codes, props):
+        self.calls.append(("subscribe", mid, [(c.value, c.is_failure) for c in codes]))
+
+    def _on_message(self, client, userdata, message):
+        self.calls.append(("message", message.mid, message.payload))
+
+
+class _ReadSock:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def recv(self, _n):
+        data, self.data = self.data, b""
+        return data
+
+
+def connack(v5: bool, client: LeanClient, data: bytes):
+    client._v5 = v5
+    return client._connack(_ReadSock(data))
+
+
+def test_v5_connack_with_properties_and_a_message_after_it():
+    worker = _Recorder()
+    client = LeanClient(worker)
+    props = b"\x22\x00\x0a\x21\x00\x14\x13\x00\x05"  # Topic Alias Max 10, Receive Max 20, Server Keep Alive 5
+    data = b"\x20" + encode_length(3 + len(props)) + b"\x01\x00" + encode_length(len(props)) + props
+    rest = connack(True, client, data + publish_bytes("a/b", b"m", mid=9, props=b"") + b"\x32")
+    assert worker.calls == [("connect", True, 0, False, "accepted")]
+    assert client._pending == [Publish("a/b", b"m", 9, 1)] and rest == b"\x32"
+    assert client.connack_properties[0x21] == 20 and client._keepalive_now == 5  # the server's keepalive wins
+
+
+@pytest.mark.parametrize(("v5", "data", "text"), [
+    (True, b"\x20\x03\x00\x87\x00", "not authorized (0x87)"),
+    (True, b"\x20\x08\x00\x85\x05\x1f\x00\x02no", "client identifier not valid (0x85): no"),
+    (True, b"\x20\x02\x00\x01", "unacceptable protocol version"),  # a 3.1.1-only broker
+    (False, b"\x20\x02\x00\x05", "not authorised")])
+def test_connack_refusal_is_reported_and_drops_the_connection(v5, data, text):
+    worker = _Recorder()
+    with pytest.raises(ProtocolError, match=r"CONNACK: .*" + text.split(" (")[0]):
+        connack(v5, LeanClient(worker), data)
+    [(what, _present, _code, failure, shown)] = worker.calls
+    assert what == "connect" and failure and shown == text
+
+
+def test_v5_suback_reason_codes():
+    worker = _Recorder()
+    client = LeanClient(worker)
+    client._dispatch(parse(b"\x90\x04\x00\x01\x00\x01", 0, True)[0], worker._on_message)  # granted QoS 1
+    assert worker.calls == [("subscribe", 1, [(1, False)])]
+    suback = b"\x90\x09\x00\x01\x05\x1f\x00\x02no\x9e"  # a Reason String, then 0x9E
+    with pytest.raises(ProtocolError, match=r"shared subscriptions not supported \(0x9e\): no"):
+        client._dispatch(parse(suback, 0, True)[0], worker._on_message)
+    assert worker.calls[-1] == ("subscribe", 1, [(0x9E, True)])
+    with pytest.raises(ProtocolError):
+        client._dispatch(parse(b"\x90\x03\x00\x01\x00", 0, True)[0], worker._on_message)  # no reason code
+
+
+def test_server_disconnect_is_a_dropped_connection():
+    worker = _Recorder()
+    client = LeanClient(worker)
+    packets, _used = parse(b"\xe0\x01\x8e", 0, True)
+    assert packets == [(DISCONNECT, 0, b"\x8e")]
+    with pytest.raises(ConnectionError, match=r"session taken over \(0x8e\)"):
+        client._dispatch(packets, worker._on_message)
+    with pytest.raises(ConnectionError, match=r"server shutting down \(0x8b\): bye"):
+        client._dispatch(parse(b"\xe0\x08\x8b\x06\x1f\x00\x03bye", 0, True)[0], worker._on_message)
+    with pytest.raises(ConnectionError, match=r"success \(0x00\)"):
+        client._dispatch(parse(b"\xe0\x00", 0, True)[0], worker._on_message)
 
 
 # --- against the broker -------------------------------------------------------------------------------------
@@ -155,6 +302,24 @@ def take_over_session(client_id: str) -> None:
     s.close()  # without PUBACK: whatever the broker sent us stays un-acknowledged in the session
 
 
+def session_present(client_id: str) -> bool:
+    """Whether the broker holds a session for `client_id` (an MQTT 5 connect with Clean Start off and session
+    expiry 0: it also ends that session)."""
+    s = socket.create_connection(BROKER, timeout=5)
+    s.sendall(connect_packet(client_id, 0, 5, 0, 10))
+    data, packets = b"", []
+    while not packets:
+        chunk = s.recv(4096)
+        assert chunk, "broker closed the probe connection"
+        data += chunk
+        packets, _used = parse(data, 0, True)
+    kind, _flags, body = packets[0]
+    assert kind == CONNACK and body[1] == 0, packets[0]
+    s.sendall(b"\xe0\x00")
+    s.close()
+    return bool(body[0] & 1)
+
+
 @DB
 def test_lean_stored_once_with_duplicates_and_nothing_left_unacknowledged(site):
     ent, gw, _tag, _ids = site
@@ -162,10 +327,11 @@ def test_lean_stored_once_with_duplicates_and_nothing_left_unacknowledged(site):
     m = {seq: payload("GW01", seq, [("LT-1001", t + seq * 1000, v)]) for seq, v in [(1, 10.0), (2, 16.0), (3, 10.0)]}
     sent = [m[1], m[2], m[2], m[3], m[1], b"not json"]
     with lean(site) as worker:
+        assert worker.protocol == 5 and worker.client.connack_properties  # MQTT 5 (a v5 CONNACK has properties)
         publish(ent, sent)
         assert wait_for(lambda: worker.stats.messages == len(sent)), worker.stats
         assert (worker.stats.stored, worker.stats.duplicates, worker.stats.rejected) == (3, 2, 1)
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 3
+    assert len(store.stored_messages(gw.pk)) == 3
     assert Alarm.objects.filter(point__enterprise=ent).count() == 1
     many = [payload("GW01", seq, [("LT-1001", t + seq * 1000, 5.0)]) for seq in range(4, 204)]
     with lean(site, queue_size=8, max_batch=5) as worker:  # the session resumes; a tiny queue: backpressure
@@ -175,25 +341,27 @@ def test_lean_stored_once_with_duplicates_and_nothing_left_unacknowledged(site):
     with lean(site) as again:  # every message was acknowledged: the broker has nothing to redeliver
         time.sleep(1.0)
         assert again.stats.messages == 0 and again.queue.qsize() == 0
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 203
+    assert len(store.stored_messages(gw.pk)) == 203
 
 
 @DB
-def test_lean_not_acknowledged_when_processing_fails_and_redelivered_to_the_next_session(site, monkeypatch):
+@pytest.mark.parametrize("protocol", [5, 311])
+def test_lean_not_acknowledged_when_processing_fails_and_redelivered_to_the_next_session(site, monkeypatch, protocol):
     ent, gw, _tag, _ids = site
     t = int(time.time() * 1000) - 60_000
     sent = [payload("GW01", seq, [("LT-1001", t + seq * 1000, 5.0)]) for seq in range(1, 5)]
     failing = FailingIngestor()
     monkeypatch.setattr(Worker, "BACKOFF_FIRST_S", 0.05)
-    with lean(site, ingestor=failing) as worker:
+    with lean(site, ingestor=failing, protocol=protocol) as worker:
+        assert bool(worker.client.connack_properties) == (protocol == 5)
         publish(ent, sent)
         assert wait_for(lambda: failing.calls >= 3)
         assert worker.stats.messages == 0 and worker.health()["status"] == "unhealthy"
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 0
-    with lean(site) as worker:  # same client id: the broker redelivers all four
+    assert len(store.stored_messages(gw.pk)) == 0
+    with lean(site, protocol=protocol) as worker:  # same client id: the broker redelivers all four
         assert wait_for(lambda: worker.stats.messages == 4), worker.stats
         assert worker.stats.stored == 4
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 4
+    assert len(store.stored_messages(gw.pk)) == 4
 
 
 class Gate:
@@ -239,7 +407,7 @@ def test_lean_reconnects_after_the_broker_drops_it_and_never_acks_on_the_new_con
         more = [payload("GW01", seq, [("LT-1001", t + seq * 1000, 5.0)]) for seq in range(6, 11)]
         publish(ent, more)  # the new connection works
         assert wait_for(lambda: worker.stats.stored == 10), worker.stats
-    assert ReadingBatch.objects.filter(gateway_id=gw.pk).count() == 10
+    assert len(store.stored_messages(gw.pk)) == 10
     with lean(site) as again:
         time.sleep(1.0)
         assert again.stats.messages == 0
@@ -250,3 +418,23 @@ def test_lean_keepalive_keeps_an_idle_connection(site):
     with lean(site, keepalive=1) as worker:
         time.sleep(2.5)  # the broker drops a client silent for 1.5 × keepalive
         assert worker.connected.is_set() and worker.client.connections == 1
+
+
+@DB
+def test_lean_session_expiry_zero_ends_the_session_when_the_worker_stops(site):
+    """Retiring a worker (`--session-expiry 0`): it resumes its session and takes the queued messages, and when it
+    disconnects the broker ends the session — nothing is queued for its client id any more."""
+    ent, _gw, _tag, _ids = site
+    t = int(time.time() * 1000) - 60_000
+    with lean(site) as worker:  # a worker with a session that outlives its connection
+        client_id = worker.client_id
+    assert session_present(client_id)  # (the probe ended it: start again)
+    with lean(site):
+        pass
+    publish(ent, [payload("GW01", seq, [("LT-1001", t + seq * 1000, 5.0)]) for seq in (1, 2)])  # queued for it
+    retiring = lean(site)
+    retiring.worker.session_expiry = 0
+    with retiring as worker:
+        assert wait_for(lambda: worker.stats.messages == 2), worker.stats  # the queued share is taken over
+    publish(ent, [payload("GW01", 3, [("LT-1001", t + 3000, 5.0)])])
+    assert not session_present(client_id)

@@ -25,14 +25,13 @@ class Command(BaseCommand):
                             help="how long to wait for more messages after the first of a batch")
         parser.add_argument("--queue-size", type=int, default=2000,
                             help="messages held in memory at most (also the MQTT v5 Receive Maximum)")
-        parser.add_argument("--protocol", type=int, choices=[5, 311], default=5,
-                            help="MQTT 5 or 3.1.1 (paho client; the lean client always speaks 3.1.1)")
-        parser.add_argument("--client", choices=["paho", "lean"], default="paho",
-                            help="MQTT client: paho (paho-mqtt) or lean (a minimal 3.1.1 subscriber, faster; "
-                                 "see docs/telemetry.md)")
+        parser.add_argument("--protocol", type=int, choices=[5, 311], default=5, help="MQTT 5 or 3.1.1")
+        parser.add_argument("--client", choices=["lean", "paho"], default="lean",
+                            help="MQTT client: lean (the worker's own minimal subscriber, faster) or paho "
+                                 "(paho-mqtt); see docs/telemetry.md")
         parser.add_argument("--session-expiry", type=int, default=7 * 86400,
                             help="MQTT v5 session expiry in seconds (how long the broker keeps queueing "
-                                 "for this worker while it is away)")
+                                 "for this worker while it is away; 0 ends the session when the worker stops)")
         parser.add_argument("--max-backoff", type=float, default=30.0,
                             help="longest wait in seconds between retries while the database is unavailable")
         parser.add_argument("--health-file", default=None,
@@ -52,9 +51,9 @@ class Command(BaseCommand):
             ok, why = mqtt.check_health(health)
             self.stdout.write(why)
             sys.exit(0 if ok else 1)
-        if o["client"] == "lean" and o["session_expiry"] == 0:
-            raise CommandError("--session-expiry 0 (retiring a worker) needs --client paho: the lean client speaks "
-                               "MQTT 3.1.1, which has no session expiry")
+        if o["protocol"] == 311 and o["session_expiry"] == 0:
+            raise CommandError("--session-expiry 0 (retiring a worker) needs --protocol 5: MQTT 3.1.1 has no "
+                               "session expiry")
         if o["max_batch"] < 1 or o["queue_size"] < 1:
             raise CommandError("--max-batch and --queue-size must be at least 1")
         if not logging.getLogger().handlers:
@@ -66,7 +65,7 @@ class Command(BaseCommand):
                              max_backoff=o["max_backoff"], client=o["client"])
         worker.install_signal_handlers()
         self.stdout.write(f"worksafe ingest: {client_id} → {worker.subscription} on {worker.host}:{worker.port} "
-                          f"({o['client']} client)")
+                          f"({o['client']} client, MQTT {'5' if o['protocol'] == 5 else '3.1.1'})")
         self.stdout.flush()
         worker.start(wait=0)
         deadline = None
