@@ -14,17 +14,21 @@ What one run does (docs/performance.md, "Telemetry ingest", explains the method 
 3. Phases (each prints a line; the table at the end has the figures and ratios):
    inproc      Ingestor.process() in this process, no MQTT: the pipeline's own ceiling (+ --profile)
    copy        raw COPY ceiling: the same rows (built from the same payloads, untimed) written with
-               binary COPY straight into the same table, one transaction per micro-batch, no decoding
+               binary COPY straight into the same table, one transaction per micro-batch, no decoding;
+               also times JSON decoding alone (codec.decode) of the same payloads on one core
    publisher   the publisher's + broker's own ceiling (no subscriber): publish → all PUBACKs
+   transport   publisher → broker → a subscriber (bench/telemetry_subscribe.py) that acknowledges at
+               once and stores nothing: what MQTT alone carries to a worker on this machine
    batched     1 worker, 100-reading messages, published as fast as possible
    batched×2   2 workers on one shared subscription, same traffic
    unbatched   1 worker, 1-reading messages   (and unbatched×2)
    latency     100,000 readings/s offered at a steady pace (1,000 messages/s of 100 readings) with
                ~20 excursions/s; a psycopg LISTEN on `worksafe_live` times publish → alarm NOTIFY
    Readings/s = readings durable (gateways' `received` × readings per message, checked against SUM(n)
-   at the end) over wall time from the first publish to the last commit. Disk bytes per reading =
-   growth of pg_total_relation_size over the reading partitions (heap + TOAST + indexes) / readings
-   stored in the phase. Worker peak memory = VmHWM. CPU split from /proc/<pid>/stat.
+   at the end) over wall time from the first publish to the last commit. Each storing phase stamps its
+   readings on a UTC day of its own (in the past, later than the previous phase's), so disk bytes per
+   reading = growth of that day partition's pg_total_relation_size (heap + TOAST + indexes) / growth of
+   its SUM(n). Worker peak memory = VmHWM. CPU split from /proc/<pid>/stat.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/worksafe_bench_telemetry"
-ALL_PHASES = ["inproc", "copy", "publisher", "batched", "batched2", "unbatched", "unbatched2", "latency"]
+ALL_PHASES = ["inproc", "copy", "publisher", "transport", "batched", "batched2", "unbatched", "unbatched2", "latency"]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from telemetry_publish import Connection, Templates  # noqa: E402  (the publisher's raw client and payloads)
@@ -181,6 +185,22 @@ def readings_stored() -> tuple[int, int]:
     with connection.cursor() as cur:
         cur.execute("SELECT COUNT(*), COALESCE(SUM(n), 0)::bigint FROM monitoring_readingbatch")
         return cur.fetchone()
+
+
+def partition_stats(day) -> tuple[int, int]:
+    """(bytes on disk, readings) of one day partition of the reading table (heap, TOAST and indexes)."""
+    from django.db import connection
+
+    from worksafe.monitoring import store
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [store.partition_name(day)])
+        if not cur.fetchone()[0]:
+            return 0, 0
+        cur.execute(f"SELECT pg_total_relation_size(%s), (SELECT COALESCE(SUM(n), 0) FROM {store.partition_name(day)})",
+                    [store.partition_name(day)])
+        size, n = cur.fetchone()
+        return int(size), int(n)
 
 
 def disk_bytes() -> int:
@@ -381,6 +401,32 @@ class Bench:
         self.results: dict[str, dict] = {}
         self.broker: Broker | None = None
         self.credit_to_ent = self._credit_to_ent()
+        self.decode_rates: dict[int, float] = {}  # readings per message → codec.decode readings/s (phase_copy)
+        # Each phase that stores readings stamps them on a UTC day of its own (so its partition is measured
+        # alone), in the past and later than the previous phase's day (so no reading is late for its point).
+        import datetime
+
+        today = datetime.datetime.now(datetime.UTC).date()
+        self.days = [today - datetime.timedelta(days=15 - k) for k in range(12)]
+        from django.db import connection
+
+        from worksafe.monitoring import store
+
+        with connection.cursor() as cur:  # --reuse: start those days empty (a bench database only)
+            for day in self.days:
+                cur.execute(f"DROP TABLE IF EXISTS {store.partition_name(day)}")
+
+    def next_day(self):
+        """(day, epoch ms of 01:00 UTC that day) for the next phase."""
+        import calendar
+
+        day = self.days.pop(0)
+        return day, calendar.timegm(day.timetuple()) * 1000 + 3_600_000
+
+    @staticmethod
+    def disk_per_reading(day, before: tuple[int, int]) -> float | None:
+        size, n = partition_stats(day)
+        return (size - before[0]) / (n - before[1]) if n > before[1] else None
 
     @staticmethod
     def _credit_to_ent() -> dict:
@@ -414,8 +460,8 @@ class Bench:
 
         between_phases()
         seq0 = self.take_seq(messages)
-        msgs = self.build_messages(per_msg, messages, seq0, int(time.time() * 1000) - 60_000,
-                                   excursion_every=max(1, 1_000_000 // per_msg))
+        day, base = self.next_day()
+        msgs = self.build_messages(per_msg, messages, seq0, base, excursion_every=max(1, 1_000_000 // per_msg))
         ing = Ingestor()
         B = self.args.max_batch
         ing.process(msgs[:B])  # warm: partitions, directory, caches
@@ -425,7 +471,7 @@ class Bench:
             import cProfile
 
             prof = cProfile.Profile()
-        before = disk_bytes()
+        before = partition_stats(day)
         started = time.perf_counter()
         cpu0 = time.process_time()
         if prof:
@@ -440,7 +486,7 @@ class Bench:
         connection.close()
         n = len(rest) * per_msg
         out = {"label": label, "readings": n, "messages": len(rest), "wall": wall, "rate": n / wall,
-               "msg_rate": len(rest) / wall, "cpu": cpu / wall, "disk": (disk_bytes() - before) / n}
+               "msg_rate": len(rest) / wall, "cpu": cpu / wall, "disk": self.disk_per_reading(day, before)}
         if prof:
             import io
             import pstats
@@ -474,7 +520,15 @@ class Bench:
             cur.execute("SELECT COALESCE(MAX(seq), 1000000000000 - 1) + 1 FROM monitoring_readingbatch "
                         "WHERE seq >= 1000000000000")
             seq0 = cur.fetchone()[0]
-        msgs = self.build_messages(per_msg, messages, seq0, int(time.time() * 1000) - 60_000)
+        day, base = self.next_day()
+        msgs = self.build_messages(per_msg, messages, seq0, base)
+        # For comparison, in the same run: JSON decoding alone (codec.decode, the pipeline's first step), one core.
+        started = time.perf_counter()
+        for m in msgs:
+            codec.decode(m.payload)
+        decode_wall = time.perf_counter() - started
+        self.decode_rates[per_msg] = len(msgs) * per_msg / decode_wall
+        log(f"JSON decode alone ({per_msg}/msg): {self.decode_rates[per_msg]:,.0f} readings/s on one core")
         now = datetime.datetime.now(datetime.UTC)
         packed = []
         for m in msgs:  # what the pipeline would write (untimed)
@@ -489,7 +543,7 @@ class Bench:
         store.ensure_partitions({r.day for rows in batches for r in rows})
         buffers = [store.copy_data(rows, now) for rows in batches]  # encoded untimed
         rows = [r for rows in batches for r in rows]
-        before = disk_bytes()
+        before = partition_stats(day)
         cols = ", ".join(store.COLUMNS)
         with psycopg.connect(self.args.database_url) as conn:
             started = time.perf_counter()
@@ -502,7 +556,8 @@ class Bench:
         log(f"{label}: {n:,} readings ({len(packed):,} messages in {len(rows):,} rows) in {wall:.2f} s = "
             f"{n / wall:,.0f} readings/s")
         return {"label": label, "readings": n, "messages": len(packed), "wall": wall, "rate": n / wall,
-                "msg_rate": len(packed) / wall, "disk": (disk_bytes() - before) / n}
+                "msg_rate": len(packed) / wall, "disk": self.disk_per_reading(day, before),
+                "decode_rate": self.decode_rates[per_msg]}
 
     # MQTT -----------------------------------------------------------------------------------------------------
     def ensure_broker(self) -> None:
@@ -530,7 +585,44 @@ class Bench:
                 "cpu_split": {"publisher": res["cpu_s"] / wall, "broker": split["broker"] * split["_wall"] / wall},
                 "payload_bytes": res["bytes"]}
 
-    def start_workers(self, n: int) -> list[Worker]:
+    def phase_transport(self, per_msg: int, messages: int, label: str) -> dict:
+        """Publisher → Mosquitto → a subscriber on the workers' shared subscription that acknowledges every
+        message at once and stores nothing (bench/telemetry_subscribe.py): what the transport alone carries."""
+        self.ensure_broker()
+        count = self.tmp / "transport.count"
+        count.unlink(missing_ok=True)
+        sub = subprocess.Popen([sys.executable, str(Path(__file__).with_name("telemetry_subscribe.py")),
+                                str(self.args.port), "bench-transport", str(count)])
+        try:
+            deadline = time.time() + 30
+            while not count.exists() and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)  # SUBSCRIBE sent just after the count file appears
+            spec = self.pub_spec(per_msg, messages)
+            self.seq -= -(-messages // len(self.site))  # nothing is stored: reuse the numbers
+            total = messages - messages % len(self.site)
+            cpu = CpuSplit({"broker": [self.broker.proc.pid], "subscriber": [sub.pid]})
+            res = Publisher(spec, self.tmp, label).wait()
+            deadline = time.time() + self.args.timeout
+            got, last = 0, 0.0
+            while time.time() < deadline:
+                got, last = (float(x) for x in count.read_text().split())
+                if got >= total:
+                    break
+                time.sleep(0.05)
+            split = cpu.stop()
+        finally:
+            sub.kill()
+            sub.wait()
+        wall = last - res["started"]
+        log(f"{label}: {int(got):,} of {total:,} messages in {wall:.2f} s = {got / wall:,.0f} msg/s "
+            f"({got * per_msg / wall:,.0f} readings/s); publisher CPU {res['cpu_s'] / wall:.0%}")
+        return {"label": label + ("" if got >= total else " (INCOMPLETE)"), "readings": int(got) * per_msg,
+                "messages": int(got), "wall": wall, "rate": got * per_msg / wall, "msg_rate": got / wall,
+                "cpu_split": {"publisher": res["cpu_s"] / wall, "broker": split["broker"] * split["_wall"] / wall,
+                              "subscriber": split["subscriber"] * split["_wall"] / wall}}
+
+    def start_workers(self, n: int, base_ms: int | None = None) -> list[Worker]:
         self.ensure_broker()
         workers = [Worker(f"bench-w{i + 1}", self.args, self.tmp) for i in range(n)]
         self.workers = workers  # stopped by close() if a phase fails
@@ -541,7 +633,8 @@ class Bench:
         for _ in range(20):
             msgs = 2 * len(self.site)
             r0 = received_total()[0]
-            Publisher(self.pub_spec(1, msgs), self.tmp, "warmup").wait()
+            extra = {} if base_ms is None else {"base_ms": base_ms}
+            Publisher(self.pub_spec(1, msgs, **extra), self.tmp, "warmup").wait()
             self.wait_received(r0 + msgs, timeout=120)
             if all(w.state().get("stats", {}).get("messages", 0) for w in workers):
                 break
@@ -567,12 +660,13 @@ class Bench:
 
     def phase_pipeline(self, per_msg: int, messages: int, workers: int, label: str) -> dict:
         between_phases()
-        ws = self.start_workers(workers)
+        day, base = self.next_day()
+        ws = self.start_workers(workers, base - 60_000)  # warm-up readings just before the phase's own
         r0 = received_total()[0]
         a0 = alarms_raised()
-        d0 = disk_bytes()
+        d0 = partition_stats(day)
         every = max(1, 200_000 // per_msg)  # one excursion per 200,000 readings
-        spec = self.pub_spec(per_msg, messages, excursion_every=every)
+        spec = self.pub_spec(per_msg, messages, excursion_every=every, base_ms=base)
         total = messages - messages % len(self.site)
         cpu = CpuSplit({"workers": [w.proc.pid for w in ws], "broker": [self.broker.proc.pid],
                         "bench": [os.getpid()]})
@@ -597,7 +691,7 @@ class Bench:
                "msg_rate": total / wall, "steady": steady, "publish_wall": res["sent_done"] - res["started"],
                "hwm": max(s["hwm"] for s in stops), "per_worker": [s["stats"].get("messages", 0) for s in stops],
                "batches": sum(s["stats"].get("batches", 0) for s in stops),
-               "disk": (disk_bytes() - d0) / readings, "alarms": a1 - a0, "excursions": exc, "cpu_split": split}
+               "disk": self.disk_per_reading(day, d0), "alarms": a1 - a0, "excursions": exc, "cpu_split": split}
         log(f"{label}: {readings:,} readings in {wall:.2f} s = {readings / wall:,.0f} readings/s "
             f"({total / wall:,.0f} msg/s; steady {steady:,.0f}/s), publishing took {out['publish_wall']:.1f} s, "
             f"worker peak RSS {out['hwm'] / 2**20:.0f} MiB, alarms {a1 - a0}/{exc}, split {fmt_split(split)}")
@@ -732,6 +826,8 @@ def report(args, res: dict, meta: dict) -> str:
                    f"{split['publisher']:.0%} ({split['_machine']:.0%} of 200%)")
         elif key.startswith("inproc"):
             cpu = f"bench process {r['cpu']:.0%}"
+        elif "subscriber" in split:
+            cpu = f"subscriber {split['subscriber']:.0%} / – / {split['broker']:.0%} / {split['publisher']:.0%}"
         elif "publisher" in split:
             cpu = f"– / – / {split['broker']:.0%} / {split['publisher']:.0%}"
         hwm = f"{r['hwm'] / 2**20:.0f} MiB" if r.get("hwm") else "–"
@@ -758,6 +854,12 @@ def report(args, res: dict, meta: dict) -> str:
         if rate(key) and rate(ck):
             ratio = rate(ck) / rate(key)
             goals.append(f"| raw COPY / pipeline ({key}) | {ratio:.1f}× | ≤ 2× | {'met' if ratio <= 2 else 'missed'} |")
+    for key, ck, tk in (("batched", "copy", "transport"), ("unbatched", "copy_unbatched", "transport_unbatched")):
+        if rate(ck) and res.get(ck, {}).get("decode_rate"):
+            goals.append(f"| (raw COPY / JSON decoding alone on one core, {key}) | "
+                         f"{rate(ck) / res[ck]['decode_rate']:.1f}× | – | |")
+        if rate(ck) and rate(tk):
+            goals.append(f"| (raw COPY / transport ceiling with no database, {key}) | {rate(ck) / rate(tk):.1f}× | – | |")
     for key in ("batched", "unbatched"):
         r = res.get(key)
         if r and r.get("disk"):
@@ -826,6 +928,10 @@ def main(argv=None) -> None:
                 elif phase == "publisher":
                     res["publisher"] = bench.phase_publisher(100, B, "publisher + broker ceiling, 100/msg")
                     res["publisher_unbatched"] = bench.phase_publisher(1, U, "publisher + broker ceiling, 1/msg")
+                elif phase == "transport":
+                    res["transport"] = bench.phase_transport(100, B, "transport ceiling (subscriber acks, no database), 100/msg")
+                    res["transport_unbatched"] = bench.phase_transport(
+                        1, U, "transport ceiling (subscriber acks, no database), 1/msg")
                 elif phase == "batched":
                     res["batched"] = bench.phase_pipeline(100, B, 1, "end to end, 100/msg, 1 worker")
                 elif phase == "batched2":

@@ -184,7 +184,7 @@ def run(spec: dict) -> dict:
 
     if not rate:
         # Pre-build everything (untimed), then write as fast as the broker takes it.
-        base = int(time.time() * 1000)
+        base = spec.get("base_ms") or int(time.time() * 1000)
         step = spec.get("excursion_every", 0)
         packets = [packet(i, base + (i // gws) * 10, bool(step) and i % step == step // 2) for i in range(total)]
         build_s = time.process_time() - cpu0
