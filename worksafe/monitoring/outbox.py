@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 UTC = datetime.UTC
 
 
-def setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 class GiveUp(Exception):
     """This row can never be sent on this channel (e.g. the recipient has no address): stop retrying."""
@@ -65,7 +62,7 @@ class InAppAdapter(Adapter):
 
 
 def _link(n: Notification) -> str:
-    base = setting("SITE_URL", "").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     return f"{base}{n.url}" if n.url else ""
 
 
@@ -86,11 +83,11 @@ class SmsAdapter(Adapter):
     batch = 50
 
     def sender(self):
-        path = setting("MONITORING_SMS_SENDER", "")
+        path = settings.MONITORING_SMS_SENDER
         return import_string(path) if path else None
 
     def enabled(self) -> bool:
-        return bool(setting("MONITORING_SMS_SENDER", ""))
+        return bool(settings.MONITORING_SMS_SENDER)
 
     def send(self, n: Notification) -> None:
         phone = getattr(n.recipient, "phone", "")
@@ -109,7 +106,7 @@ def register(channel: str, adapter: Adapter) -> None:
 
 
 def max_attempts() -> int:
-    return setting("MONITORING_OUTBOX_MAX_ATTEMPTS", 8)
+    return settings.MONITORING_OUTBOX_MAX_ATTEMPTS
 
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -121,7 +118,7 @@ def stamp(at: datetime.datetime) -> str:
 
 def due(now: datetime.datetime) -> Q:
     """Rows not yet sent whose next attempt is due: after k failures, backoff × 2^(k−1) after the last one."""
-    base = setting("MONITORING_OUTBOX_BACKOFF_S", 30)
+    base = settings.MONITORING_OUTBOX_BACKOFF_S
     q = Q(attempts=0)
     for k in range(1, max_attempts()):
         q |= Q(attempts=k, last_error__lt=stamp(now - datetime.timedelta(seconds=base * 2 ** (k - 1))))

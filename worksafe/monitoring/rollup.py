@@ -36,15 +36,12 @@ MAX_WINDOW = datetime.timedelta(days=1)
 CHUNK_READINGS = 500_000  # aggregate and merge after this many readings (bounded memory within a window)
 
 
-def setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def run(now: datetime.datetime | None = None, using: str = "default", budget_s: float = 30.0) -> int:
     """Roll up everything received up to now − lag; returns the readings merged. Stops after `budget_s`
     (the rest is taken next time)."""
     now = now or datetime.datetime.now(UTC)
-    upto = now - datetime.timedelta(seconds=setting("MONITORING_ROLLUP_LAG_S", 60))
+    upto = now - datetime.timedelta(seconds=settings.MONITORING_ROLLUP_LAG_S)
     started = time.monotonic()
     total = 0
     window = WINDOW

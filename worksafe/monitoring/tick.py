@@ -40,11 +40,6 @@ NO_FLATLINE_KINDS = (PointKind.VALVE, PointKind.VIDEO)  # a constant value is th
 QUIET_KINDS = (QualityKind.OUT_OF_RANGE, QualityKind.BAD_QUALITY, QualityKind.CLOCK_DRIFT)
 
 
-def setting(name: str, default):
-    """MONITORING_* settings that settings.py may not define yet fall back to the documented default."""
-    return getattr(settings, name, default)
-
-
 def _county(enterprise_id: int, cache: dict, using: str) -> str:
     if enterprise_id not in cache:
         from worksafe.enterprises.models import Enterprise
@@ -151,8 +146,8 @@ def missing_ranges(holes: list[list[int]], since: datetime.datetime, before: dat
 
 def detect_sequence_gaps(now: datetime.datetime | None = None, using: str = "default") -> dict[str, int]:
     now = now or datetime.datetime.now(UTC)
-    grace = datetime.timedelta(seconds=setting("MONITORING_SEQ_GAP_GRACE_S", 300))
-    lookback = setting("MONITORING_SEQ_GAP_LOOKBACK_DAYS", 2)
+    grace = datetime.timedelta(seconds=settings.MONITORING_SEQ_GAP_GRACE_S)
+    lookback = settings.MONITORING_SEQ_GAP_LOOKBACK_DAYS
     since = now - datetime.timedelta(days=lookback)
     counties: dict = {}
     opened = updated = closed = 0
@@ -209,7 +204,7 @@ def detect_flatlines(now: datetime.datetime | None = None, using: str = "default
     """Points whose value did not change over the flatline window (from the 1-minute rollups)."""
     now = now or datetime.datetime.now(UTC)
     minutes = settings.MONITORING_FLATLINE_MINUTES
-    fill = setting("MONITORING_FLATLINE_MIN_FILL", 0.5)
+    fill = settings.MONITORING_FLATLINE_MIN_FILL
     end = now.replace(second=0, microsecond=0)  # the current minute is still filling
     start = end - datetime.timedelta(minutes=minutes)
     stats = Rollup.objects.using(using).filter(
@@ -257,7 +252,7 @@ def detect_flatlines(now: datetime.datetime | None = None, using: str = "default
 def close_quiet_events(now: datetime.datetime | None = None, using: str = "default") -> int:
     """Out-of-range, bad-quality and clock-drift events end at their last occurrence once quiet long enough."""
     now = now or datetime.datetime.now(UTC)
-    quiet = datetime.timedelta(minutes=setting("MONITORING_QUALITY_QUIET_MINUTES", 30))
+    quiet = datetime.timedelta(minutes=settings.MONITORING_QUALITY_QUIET_MINUTES)
     counties: dict = {}
     with transaction.atomic(using=using):
         events = list(QualityEvent.objects.using(using).select_for_update().filter(
