@@ -32,9 +32,10 @@ import numpy as np
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext
 
 from worksafe.monitoring import codec, live, reevaluate, rules, store
-from worksafe.monitoring.choices import CLEARED, AlarmStatus, QualityKind
+from worksafe.monitoring.choices import CLEARED, AlarmStatus, EscalationLevel, QualityKind
 from worksafe.monitoring.models import Alarm, DeadLetter, Gateway, Notification, Point, QualityEvent
 
 log = logging.getLogger(__name__)
@@ -812,6 +813,12 @@ def queue_alarm_notifications(alarm: Alarm, point: Point, *, kind: str, recipien
         recipients = [u for u in User.objects.using(using).filter(
             organisation__enterprise__id=alarm.enterprise_id, is_active=True) if u.has_perm("monitoring.view_alarm")]
     title = f"{alarm.get_condition_display()} {point.code} {point.name}"
+    if kind.startswith("escalate:"):  # a regulator's inbox: say that it is an escalation, and whose alarm
+        from worksafe.enterprises.models import Enterprise
+
+        enterprise = Enterprise.objects.using(using).filter(pk=alarm.enterprise_id).values_list("name", flat=True).first()
+        title = gettext("Unacknowledged alarm escalated to %(level)s · %(enterprise)s · %(alarm)s") % {
+            "level": EscalationLevel(int(kind.split(":")[1])).label, "enterprise": enterprise or "", "alarm": title}
     body = f"{alarm.raise_value:g} {point.unit}".strip()
     rows = [Notification(recipient=u, channel=ch, key=f"alarm:{alarm.pk}:{kind}", alarm=alarm, title=title,
                          body=body, url=f"/monitoring/alarms/{alarm.pk}/")

@@ -368,6 +368,8 @@ def test_unacknowledged_alarm_escalates_county_city_province(site, county_office
     alarm.refresh_from_db()
     assert alarm.escalation == 1 and alarm.escalated_at == t0 + datetime.timedelta(minutes=10)
     assert recipients(alarm, "escalate:1") == ["siming_officer"]
+    told = Notification.objects.filter(key=f"alarm:{alarm.pk}:escalate:1").first()
+    assert told.title == f"未确认报警已升级至县级 · {world.ent_xm.name} · 高报 LT-1001 1#储罐液位"
     assert tick.escalate(t0 + datetime.timedelta(minutes=11)) == 0  # idempotent
     assert tick.escalate(t0 + datetime.timedelta(minutes=30)) == 1
     assert recipients(alarm, "escalate:2") == ["xm_officer"]
