@@ -94,7 +94,7 @@ class Directory:
     def _stamp(self):
         with connections[self.using].cursor() as cur:  # one round trip instead of four
             cur.execute("SELECT (SELECT MAX(updated_at) FROM monitoring_point), (SELECT COUNT(*) FROM monitoring_point), "
-                        "(SELECT COUNT(*) FROM monitoring_gateway), "
+                        "(SELECT MAX(updated_at) FROM monitoring_gateway), (SELECT COUNT(*) FROM monitoring_gateway), "
                         "(SELECT COUNT(*) FROM monitoring_gateway WHERE active)")
             return tuple(cur.fetchone())
 

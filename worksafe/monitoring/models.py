@@ -54,6 +54,9 @@ class Gateway(models.Model):
     seq_forgotten = models.BigIntegerField(null=True, blank=True, editable=False)  # highest forgotten hole number
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Bumped by save() (a rename, a deactivation): running ingest workers reload their directory. Ingest's
+    # own counter updates are raw SQL and leave it alone.
+    updated_at = models.DateTimeField(auto_now=True)
 
     scope = Scope(**_SCOPE)
     objects = ScopedManager()

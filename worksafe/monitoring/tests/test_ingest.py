@@ -291,3 +291,16 @@ def test_a_repeated_heartbeat_is_a_duplicate(site):
     assert [o.status for o in ing.process([msg(world, 3, [])])] == ["duplicate"]
     gw.refresh_from_db()
     assert gw.received == 1
+
+
+def test_a_renamed_gateway_is_known_by_its_new_code_at_once(site):
+    world, gw, *_ = site
+    ing = Ingestor()
+    t = now_ms()
+    assert [o.status for o in ing.process([msg(world, 1, [("LT-1001", t, 5.0)])])] == ["stored"]
+    gw.code = "GW-NEW"
+    gw.save()
+    out = ing.process([msg(world, 2, [("LT-1001", t + 1, 5.5)], gateway="GW-NEW")])
+    assert [o.status for o in out] == ["stored"]  # not refused for up to Directory.REFRESH_S
+    out = ing.process([msg(world, 3, [("LT-1001", t + 2, 6.0)], gateway="GW01")])
+    assert [o.status for o in out] == ["rejected"] and out[0].reason == "unknown_gateway"
