@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from worksafe.monitoring.tests.faults.harness import Cluster, Scenario
+from worksafe.monitoring.tests.faults.harness import Cluster, Scenario, Volume
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,3 +59,29 @@ def scenario_factory(cluster, request):
 @pytest.fixture
 def scenario(scenario_factory) -> Scenario:
     return scenario_factory()
+
+
+@pytest.fixture
+def disk_full_scenario(cluster):
+    """F9: a scenario on its own PostgreSQL cluster whose data directory (WAL included) lies on a size-capped
+    tmpfs, so that it can be filled up without touching the session cluster. Skipped at run time when this
+    machine cannot mount a tmpfs. The volume is unmounted whatever happens."""
+    base = cluster.base / "f9-disk-full"
+    base.mkdir()
+    volume = Volume(base / "volume", size_mb=128)
+    why = volume.mount()
+    if why:
+        pytest.skip(f"F9 needs a size-capped tmpfs for the PostgreSQL volume: {why}")
+    own = Cluster(base / "cluster", data=volume.path / "pgdata")
+    s = None
+    try:
+        own.setup()
+        (base / "scenario").mkdir()
+        s = Scenario(own, base / "scenario")
+        yield s, volume
+    finally:
+        if s is not None:
+            s.close()
+        own.teardown()
+        volume.release()
+        volume.unmount()

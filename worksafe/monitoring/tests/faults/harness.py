@@ -64,11 +64,13 @@ def tail(path: Path, lines: int = 30) -> str:
 # --- PostgreSQL -----------------------------------------------------------------------------------------
 
 class Postgres:
-    """A throw-away cluster with data checksums, owned by the `postgres` OS user, on a free loopback port."""
+    """A throw-away cluster with data checksums, owned by the `postgres` OS user, on a free loopback port.
+    `data`: the data directory somewhere else (e.g. on a size-capped volume); `options`: more server settings."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, data: Path | None = None, options: str = ""):
         self.base = base
-        self.data = base / "pgdata"
+        self.data = data or base / "pgdata"
+        self.options = options
         self.sock = base / "pgsock"
         self.log = base / "postgres.log"
         self.port = free_port()
@@ -89,6 +91,8 @@ class Postgres:
     def start(self) -> None:
         opts = (f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c shared_buffers=32MB "
                 "-c max_connections=40 -c fsync=on -c synchronous_commit=on -c full_page_writes=on")
+        if self.options:
+            opts += " " + self.options
         r = self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log, "-o", opts, "-w", "-t", "60",
                               "start", check=False)
         if r.returncode:
@@ -115,6 +119,67 @@ class Postgres:
     def execute(self, sql: str, db: str = "postgres") -> None:
         with self.connect(db) as conn:
             conn.execute(sql)
+
+
+class Volume:
+    """A size-capped tmpfs mounted on `path` (for F9: a PostgreSQL volume that can be filled up), owned by
+    `owner`. `mount()` returns '' or why it could not mount; `fill()` takes every free byte with fallocate."""
+
+    def __init__(self, path: Path, size_mb: int, owner: str = "postgres"):
+        self.path, self.size_mb, self.owner = path, size_mb, owner
+        self.mounted = False
+        self.fillers: list[Path] = []
+
+    def mount(self) -> str:
+        if os.geteuid() != 0:
+            return "mounting a tmpfs needs root"
+        import pwd
+
+        try:
+            pw = pwd.getpwnam(self.owner)
+        except KeyError:
+            return f"no `{self.owner}` user"
+        self.path.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0700,uid={pw.pw_uid},"
+                            f"gid={pw.pw_gid}", "tmpfs", str(self.path)], capture_output=True, text=True)
+        if r.returncode:
+            return f"`mount -t tmpfs` failed: {(r.stderr or r.stdout).strip()}"
+        self.mounted = True
+        return ""
+
+    def free(self) -> int:
+        st = os.statvfs(self.path)
+        return st.f_bavail * st.f_frsize
+
+    def fill(self) -> int:
+        """Allocate every free byte in filler files (one more each call, so it can top up what PostgreSQL
+        freed meanwhile); the bytes taken."""
+        taken = 0
+        for _ in range(5):
+            free = self.free()
+            if not free:
+                break
+            f = self.path / f"filler-{len(self.fillers)}"
+            r = subprocess.run(["fallocate", "-l", str(free), str(f)], capture_output=True, text=True)
+            if f.exists():
+                self.fillers.append(f)
+            if r.returncode == 0:
+                taken += free
+        return taken
+
+    def release(self) -> None:
+        """Delete the filler files: the space is free again."""
+        for f in self.fillers:
+            f.unlink(missing_ok=True)
+        self.fillers = []
+
+    def unmount(self) -> None:
+        if not self.mounted:
+            return
+        r = subprocess.run(["umount", str(self.path)], capture_output=True, text=True)
+        if r.returncode:  # still busy (a process we failed to stop): detach it now, it goes when they exit
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True, text=True)
+        self.mounted = False
 
 
 # --- Mosquitto ------------------------------------------------------------------------------------------
@@ -226,6 +291,13 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def rss_kb(self) -> int:
+        """The worker's resident memory (VmRSS from /proc/<pid>/status), in KiB."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError(f"no VmRSS for the worker (pid {self.proc.pid})")
+
 
 # --- the gateway and its history ----------------------------------------------------------------------------
 
@@ -249,14 +321,16 @@ def value(code: str, seq: int) -> float:
 
 class Gateway:
     """A simulated gateway publishing with QoS 1; `history[seq]` is the payload and its MQTTMessageInfo —
-    acknowledged once the broker sent PUBACK."""
+    acknowledged once the broker sent PUBACK. `pad`: bytes of filler in an extra field of every payload
+    (ignored by the decoder), to make messages as large as a scenario needs."""
 
-    def __init__(self, broker: Broker, site: Site, base_ms: int | None = None):
+    def __init__(self, broker: Broker, site: Site, base_ms: int | None = None, pad: int = 0):
         import paho.mqtt.client as mqtt
 
         self.site = site
         self.topic = f"worksafe/v1/{site.credit_code}/{site.gateway}/data"
         self.base_ms = base_ms if base_ms is not None else int(time.time() * 1000) - 600_000
+        self.pad = pad
         self.history: dict[int, list] = {}  # seq → [payload, info, …] (every copy sent)
         self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=f"fault-gateway-{os.getpid()}-{id(self)}", protocol=mqtt.MQTTv311)
@@ -273,7 +347,10 @@ class Gateway:
         ts = self.base_ms + seq * 100
         readings = [{"point": code, "ts": ts, "value": value(code, seq) + (1.0 if altered else 0.0)}
                     for code in self.site.points]
-        return json.dumps({"gateway": self.site.gateway, "seq": seq, "readings": readings}).encode()
+        body = {"gateway": self.site.gateway, "seq": seq, "readings": readings}
+        if self.pad:
+            body["pad"] = "x" * self.pad
+        return json.dumps(body).encode()
 
     def send(self, seq: int, altered: bool = False) -> None:
         body = self.payload(seq, altered)
@@ -452,11 +529,12 @@ print("SITE=" + json.dumps({"credit_code": e.credit_code, "gateway": gw.code, "g
 
 
 class Cluster:
-    """The session's PostgreSQL with a migrated template database holding the site; one copy per scenario."""
+    """The session's PostgreSQL with a migrated template database holding the site; one copy per scenario.
+    `data` and `pg_options` go to Postgres (a scenario's own cluster, e.g. with its data on a small volume)."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, data: Path | None = None, pg_options: str = ""):
         self.base = base
-        self.pg = Postgres(base / "pg")
+        self.pg = Postgres(base / "pg", data=data, options=pg_options)
         self.env = {**os.environ, "WORKSAFE_DEV": "True", "WORKSAFE_VAR_DIR": str(base / "var"),
                     "DB_CONN_MAX_AGE": "0", "PYTHONUNBUFFERED": "1"}
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -491,14 +569,14 @@ class Cluster:
 class Scenario:
     """One scenario's database copy, broker, worker and gateway; `close()` stops whatever is still running."""
 
-    def __init__(self, cluster: Cluster, base: Path, *, worker_args: tuple = (), **broker_options):
+    def __init__(self, cluster: Cluster, base: Path, *, worker_args: tuple = (), pad: int = 0, **broker_options):
         self.cluster = cluster
         self.base = base
         self.db, self.env = cluster.database()
         self.broker = Broker(base / "broker", **broker_options)
         self.broker.start()
         self.worker = Worker(base, self.env, self.broker, "fault-worker", *worker_args)
-        self.gateway = Gateway(self.broker, cluster.site)
+        self.gateway = Gateway(self.broker, cluster.site, pad=pad)
         self.conn = None
 
     def connect(self):

@@ -3,15 +3,19 @@
 After every scenario the checker compares the gateway's history with the database: every message the broker
 acknowledged is stored, exactly as sent (I1); nothing twice (I2); one alarm per threshold crossing (I3);
 the gateway's sequence counters agree with what is stored, so a loss outside our control shows as a gap.
-Quick scenarios (F1, F2, F4 short, F11) run with the ordinary suite; the `faults`-marked ones with `make faults`.
+Quick scenarios (F1, F2, F4 short, F11) run with the ordinary suite; the `faults`-marked ones with `make faults`:
+F1 repeated random kills, F2 repeated, F4 with a 10 s outage, F5, F6, F6b, F7, F8, F9 disk full on the PostgreSQL
+volume (its own cluster on a size-capped tmpfs), F12 a long lock on the readings table (back-pressure).
 """
 
 import random
+import subprocess
 import time
 
+import psycopg
 import pytest
 
-from worksafe.monitoring.tests.faults.harness import amcheck, gap_events, wait_until
+from worksafe.monitoring.tests.faults.harness import ROOT, WORKSAFE, amcheck, gap_events, wait_until
 
 RATE = 150  # messages per second from the simulated gateway (3 readings each)
 
@@ -296,3 +300,102 @@ def test_f8_worker_away_longer_than_the_broker_queue(scenario_factory):
     assert s.check().missing == 0
     [gap] = gap_events(s.env)
     assert not gap["open"]
+
+
+@pytest.mark.faults
+def test_f9_disk_full_on_the_postgresql_volume(disk_full_scenario):
+    """The scenario's own cluster has its data directory (WAL included) on a 128 MB tmpfs, filled up with
+    fallocate while the gateway publishes. PostgreSQL refuses to extend the readings table (DiskFull); if it
+    PANICs on WAL instead, it is started again once the space is free."""
+    s, volume = disk_full_scenario
+    s.worker.start()
+    s.gateway.start_steady(RATE)
+    time.sleep(1)
+    assert volume.fill() > 0 and volume.free() == 0
+
+    def disk_full_reported():
+        volume.fill()  # top up whatever PostgreSQL freed meanwhile (a removed WAL segment, say)
+        h = s.worker.health_data()
+        return h if h.get("status") == "unhealthy" and "No space left on device" in h.get("error", "") else None
+    before = wait_until(disk_full_reported, 20, "the worker to report the full disk")
+    broker_before = len(s.gateway.acked())
+    for _ in range(8):  # 4 s with a full disk
+        time.sleep(0.5)
+        volume.fill()
+    after = s.worker.health_data()
+    assert s.worker.alive()
+    assert after["status"] == "unhealthy" and after["database"] == "error"
+    assert after["stats"]["messages"] == before["stats"]["messages"]  # nothing acknowledged while full …
+    assert after["stats"]["db_errors"] > before["stats"]["db_errors"]  # … the same batch retried, not dropped
+    assert len(s.gateway.acked()) > broker_before + 2 * RATE  # the broker keeps accepting: the backlog waits there
+    # The storage alarm that does not need the database: the worker's log and its health probe.
+    assert "No space left on device" in s.worker.log.read_text()
+    r = subprocess.run([WORKSAFE, "ingest", "--check", "--health-file", str(s.worker.health)], env=s.env, cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "No space left on device" in r.stdout, r.stdout + r.stderr
+
+    volume.release()
+    if not s.cluster.pg.running():  # it PANICked on WAL and could not come back without space
+        s.cluster.pg.start()
+    s.worker.wait_healthy(60)
+    settle(s, 0.5)
+    s.drained(timeout=90)
+    assert s.check().missing == 0
+    amcheck(s.connect())
+    s.worker.terminate()
+    s.conn.close()
+    s.conn = None
+    s.cluster.pg.stop("fast")
+    report = s.cluster.pg.checksums()
+    assert report == "", f"I5 violated: data checksums\n{report}"
+
+
+@pytest.mark.faults
+def test_f12_slow_database_a_long_lock_on_the_readings_table(scenario_factory):
+    """Another session holds an ACCESS EXCLUSIVE lock on monitoring_readingbatch (the partitioned table the
+    worker COPYs into; LOCK TABLE takes its partitions too) for 8 s while the gateway keeps publishing."""
+    # Large messages (16 KB of filler each) and a small in-memory window (--queue-size 100, which is also the
+    # MQTT 5 Receive Maximum) make back-pressure measurable: the 8 s of messages (~1200, ~19 MB) must wait at
+    # the broker, not in the worker.
+    s = scenario_factory(worker_args=("--queue-size", "100"), pad=16_000)
+    s.worker.start()
+    s.gateway.start_steady(RATE)
+    time.sleep(2)  # warm up: the worker's memory reaches its steady state
+    db = s.connect()
+    gateway_id = s.cluster.site.gateway_id
+
+    def committed() -> int:  # the gateway row is written by every committed batch, and is not locked by us
+        return db.execute("SELECT received FROM monitoring_gateway WHERE id = %s", [gateway_id]).fetchone()[0]
+
+    rss_before = s.worker.rss_kb()
+    lock = psycopg.connect(s.cluster.pg.url(s.db))
+    try:
+        lock.execute("LOCK TABLE monitoring_readingbatch IN ACCESS EXCLUSIVE MODE")
+        locked_at = time.monotonic()
+        wait_until(lambda: db.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+                                      "'monitoring_readingbatch'::regclass").fetchone()[0], 5,
+                   "the worker's write to wait for the lock")
+        time.sleep(0.5)  # a batch that committed just before the lock has been acknowledged by now
+        stats_before, committed_before = s.worker.health_data()["stats"], committed()
+        broker_before = s.gateway.acked()
+        time.sleep(8 - (time.monotonic() - locked_at))
+        rss_after = s.worker.rss_kb()
+        backlog = len(s.gateway.acked() - broker_before)
+        assert s.worker.alive()
+        # Nothing committed, so nothing acknowledged by the worker during the lock.
+        assert committed() == committed_before
+        stats = s.worker.health_data()["stats"]
+        assert (stats["messages"], stats["batches"]) == (stats_before["messages"], stats_before["batches"])
+        # The broker kept accepting the gateway's messages (> 840 of them: > 13 MB) …
+        assert backlog > 0.8 * RATE * 7, backlog
+        # … and the worker did not take them in: it holds at most its window of 100 messages (~1.6 MB) plus
+        # one socket read (≤ 1 MB); measured ~1.4 MB of growth. 8 MB leaves room for allocator noise and is
+        # well below the backlog (with the default window of 2000 the worker takes all of it: ~20 MB growth).
+        assert rss_after - rss_before < 8 * 1024, f"worker RSS grew from {rss_before} to {rss_after} KiB"
+    finally:
+        lock.close()  # rolls back: the lock is released
+    s.worker.wait_healthy(30)
+    settle(s, 0.5)
+    s.drained()
+    assert s.check().missing == 0
+    amcheck(s.connect())
