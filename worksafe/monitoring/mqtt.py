@@ -106,6 +106,7 @@ class Worker:
     BACKOFF_FIRST_S = 0.5
     BACKOFF_MAX_S = 30.0
     HEALTH_EVERY_S = 1.0
+    STALL_S = 30.0  # a batch waiting on the database this long makes the worker report itself unhealthy
 
     def __init__(self, broker: str = "127.0.0.1:1883", *, client_id: str | None = None,
                  group: str = DEFAULT_GROUP, topic: str = TOPIC, max_batch: int = 500, max_wait_ms: int = 20,
@@ -140,8 +141,10 @@ class Worker:
         self.healthy = True
         self.error = ""
         self.last_commit = 0.0
+        self._busy_since = 0.0  # monotonic time the batch being written started (0: none)
         self._health_written = 0.0
         self._health_lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
 
         if client not in ("paho", "lean"):
             raise ValueError(f"unknown MQTT client {client!r} (paho or lean)")
@@ -205,12 +208,16 @@ class Worker:
             return
         except queue.Full:
             pass
+        # The reader thread stops here while the queue is full (TCP backpressure to the broker); the lean
+        # client still sends PINGREQ meanwhile, so a long database stall does not cost the connection.
+        keepalive = getattr(client, "keepalive_while_blocked", None)
         while not self.stopping.is_set():
             try:
-                self.queue.put(item, timeout=0.5)  # blocks when full: TCP backpressure to the broker
+                self.queue.put(item, timeout=0.5)
                 return
             except queue.Full:
-                continue
+                if keepalive is not None:
+                    keepalive()
         # Stopping: not queued and not acknowledged — the broker redelivers it to the next session.
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -250,6 +257,12 @@ class Worker:
         if self.ingestor is not None:
             connections[self.using].close()
 
+    def _beat(self) -> None:
+        """Rewrite the health file every HEALTH_EVERY_S even while the main thread waits on the database, so
+        that a probe sees a stall (STALL_S) as such rather than as a stale file."""
+        while not self.stopping.wait(self.HEALTH_EVERY_S):
+            self._write_health(force=True)
+
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_a: self.stop())
@@ -259,6 +272,9 @@ class Worker:
         """Process batches until stop() — or until `until()` is true, or nothing arrived for `idle_timeout`
         seconds (both for tests and tools)."""
         idle_since = time.monotonic()
+        if self.health_file is not None and self._heartbeat is None:
+            self._heartbeat = threading.Thread(target=self._beat, name="ingest-health", daemon=True)
+            self._heartbeat.start()
         while not self.stopping.is_set():
             if until is not None and until():
                 break
@@ -310,6 +326,7 @@ class Worker:
                                     gateway_code=where[1] if where else None))
         backoff = self.BACKOFF_FIRST_S
         self.fault.batches += 1
+        self._busy_since = time.monotonic()
         while True:
             try:
                 outcomes = self._process(messages)
@@ -322,8 +339,10 @@ class Worker:
                 except Exception:  # noqa: BLE001 — the connection is already broken
                     pass
                 if self.stopping.wait(backoff):
+                    self._busy_since = 0.0
                     return  # stopping with an uncommitted batch: leave it to the broker
                 backoff = min(backoff * 2, self.BACKOFF_MAX_S)
+        self._busy_since = 0.0
         self.last_commit = time.time()
         if not self.healthy:
             self.healthy, self.error = True, ""
@@ -383,11 +402,16 @@ class Worker:
         self._write_health(force=True)
 
     def health(self, status: str | None = None) -> dict:
-        ok = self.healthy and self.connected.is_set() and self.subscribed.is_set()
+        busy = time.monotonic() - self._busy_since if self._busy_since else 0.0
+        stalled = busy > self.STALL_S
+        ok = self.healthy and self.connected.is_set() and self.subscribed.is_set() and not stalled
+        error = self.error or (f"a batch has waited {busy:.0f} s for the database (slow, locked or stuck)"
+                               if stalled else "")
         return {"status": status or ("ok" if ok else "unhealthy"),
                 "pid": os.getpid(), "client_id": self.client_id, "connected": self.connected.is_set(),
                 "subscribed": self.subscribed.is_set(),
-                "database": "ok" if self.healthy else "error", "error": self.error,
+                "database": "error" if not self.healthy else ("stalled" if stalled else "ok"), "error": error,
+                "in_batch_s": round(busy, 1),
                 "last_commit": self.last_commit or None, "queued": self.queue.qsize(),
                 "updated": time.time(), "stats": {**vars(self.stats), "outcomes": dict(self.stats.outcomes)}}
 

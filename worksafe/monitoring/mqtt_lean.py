@@ -329,6 +329,17 @@ class LeanClient:
             log.warning("MQTT: sending %d PUBACKs failed: %s", len(data) // 4, exc)
             self._drop()
 
+    def keepalive_while_blocked(self) -> None:
+        """Called by the worker while its full queue holds this (the reader) thread: the socket is not read,
+        so no PINGRESP can be seen, but a PINGREQ every keepalive/2 keeps the broker from closing the
+        connection (it closes one that sends nothing for 1.5 × keepalive). The PINGRESPs wait in the socket."""
+        keepalive = self._keepalive_now
+        if keepalive and self._sock is not None and time.monotonic() - self._last_send >= keepalive / 2:
+            try:
+                self._send(b"\xc0\x00")  # PINGREQ
+            except OSError:
+                pass  # the reader finds the connection closed when it reads again
+
     def disconnect(self) -> None:
         self._stop.set()
         self._wake.set()

@@ -7,6 +7,7 @@ The broker tests reuse test_mqtt.py's fixtures (own credit code, client ids and 
 discarded at the end).
 """
 
+import json
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ import pytest
 from worksafe.monitoring import store
 from worksafe.monitoring.ingest import Ingestor
 from worksafe.monitoring.models import Alarm
-from worksafe.monitoring.mqtt import Worker
+from worksafe.monitoring.mqtt import Worker, check_health
 from worksafe.monitoring.mqtt_lean import (
     CONNACK,
     DISCONNECT,
@@ -438,3 +439,72 @@ def test_lean_session_expiry_zero_ends_the_session_when_the_worker_stops(site):
         assert wait_for(lambda: worker.stats.messages == 2), worker.stats  # the queued share is taken over
     publish(ent, [payload("GW01", 3, [("LT-1001", t + 3000, 5.0)])])
     assert not session_present(client_id)
+
+
+
+def test_a_reader_held_by_the_full_queue_still_sends_pingreq():
+    """MQTT: a broker closes a connection that sends nothing for 1.5 × keepalive (EMQX does; the Mosquitto
+    2.0.11 of the broker test below did not, so this is checked on the socket)."""
+    client = LeanClient(_Recorder())
+    ours, broker = socket.socketpair()
+    broker.settimeout(0.5)
+    try:
+        client._sock, client._keepalive_now = ours, 2
+        client._last_send = time.monotonic() - 0.5
+        client.keepalive_while_blocked()  # sent something 0.5 s ago: nothing yet
+        client._last_send = time.monotonic() - 1.0
+        client.keepalive_while_blocked()  # keepalive / 2 without sending: PINGREQ
+        assert broker.recv(16) == b"\xc0\x00"
+        client.keepalive_while_blocked()  # just sent
+        with pytest.raises(TimeoutError):
+            broker.recv(16)
+        assert client._ping_sent == 0.0  # its PINGRESP cannot be read while blocked: no deadline set
+    finally:
+        ours.close()
+        broker.close()
+
+class SlowIngestor:
+    """A database that answers only when the test says so (a long lock, a stalled disk)."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.inner = None
+
+    def process(self, messages):
+        self.release.wait(30)
+        if self.inner is None:
+            self.inner = Ingestor()
+        return self.inner.process(messages)
+
+    @property
+    def last(self):
+        return self.inner.last if self.inner is not None else {}
+
+    def flush_last_values(self, force=False):
+        return self.inner.flush_last_values(force) if self.inner is not None else 0
+
+
+@DB
+def test_a_long_database_stall_keeps_the_connection_and_shows_in_the_health_file(site, tmp_path, monkeypatch):
+    """The reader thread is held by the full queue for longer than 1.5 × keepalive (it sends PINGREQ meanwhile,
+    see the test above); the connection survives, and the health file stays fresh and reports the stall."""
+    ent, gw, _tag, _ids = site
+    monkeypatch.setattr(Worker, "STALL_S", 1.0)
+    health = tmp_path / "ingest.json"
+    slow = SlowIngestor()
+    t = int(time.time() * 1000) - 60_000
+    sent = [payload("GW01", seq, [("LT-1001", t + seq, 5.0)]) for seq in range(1, 6)]
+    with Running(site, "stall", client="lean", keepalive=2, queue_size=1, max_batch=1, ingestor=slow,
+                      health_file=health) as worker:
+        publish(ent, sent)
+        assert wait_for(lambda: json.loads(health.read_text())["database"] == "stalled")
+        ok, why = check_health(health)
+        assert not ok and "waited" in why
+        time.sleep(4.5)  # > 1.5 × keepalive with the reader thread held by the full queue
+        assert time.time() - json.loads(health.read_text())["updated"] < 2.5  # rewritten while stalled
+        assert worker.client.connections == 1 and worker.connected.is_set()
+        slow.release.set()
+        assert wait_for(lambda: worker.stats.messages == 5), worker.stats
+        assert wait_for(lambda: check_health(health)[0])
+        assert worker.client.connections == 1
+    assert len(store.stored_messages(gw.pk)) == 5
