@@ -375,7 +375,8 @@ def test_f12_slow_database_a_long_lock_on_the_readings_table(scenario_factory):
         wait_until(lambda: db.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
                                       "'monitoring_readingbatch'::regclass").fetchone()[0], 5,
                    "the worker's write to wait for the lock")
-        time.sleep(0.5)  # a batch that committed just before the lock has been acknowledged by now
+        time.sleep(1.5)  # a batch committed just before the lock is acknowledged, and the health file (rewritten
+        # every second) shows it
         stats_before, committed_before = s.worker.health_data()["stats"], committed()
         broker_before = s.gateway.acked()
         time.sleep(8 - (time.monotonic() - locked_at))
