@@ -13,6 +13,8 @@ What one run does (docs/performance.md, "Telemetry ingest", explains the method 
    max_inflight_messages / max_queued_messages large — see the docs for why).
 3. Phases (each prints a line; the table at the end has the figures and ratios):
    inproc      Ingestor.process() in this process, no MQTT: the pipeline's own ceiling (+ --profile)
+   slow        quiet gateways (one reading per message every 5 s each: a row per message), in-process,
+               then the compaction step; disk per reading before and after (VACUUM FULL to measure it)
    copy        raw COPY ceiling: the same rows (built from the same payloads, untimed) written with
                binary COPY straight into the same table, one transaction per micro-batch, no decoding;
                also times JSON decoding alone (codec.decode) of the same payloads on one core
@@ -49,7 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/worksafe_bench_telemetry"
-ALL_PHASES = ["inproc", "copy", "publisher", "transport", "batched", "batched2", "unbatched", "unbatched2", "latency"]
+ALL_PHASES = ["inproc", "slow", "copy", "publisher", "transport", "batched", "batched2", "unbatched", "unbatched2", "latency"]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from telemetry_publish import Connection, Templates  # noqa: E402  (the publisher's raw client and payloads)
@@ -501,6 +503,48 @@ class Bench:
             f"({len(rest) / wall:,.0f} msg/s), CPU {cpu / wall:.0%} of a core")
         return out
 
+    def phase_slow(self, rounds: int, label: str) -> dict:
+        """Quiet gateways: each sends one reading every 5 s, so a micro-batch holds one message per gateway and
+        every message gets a row of its own; then the compaction step (compact.py) merges those rows. Disk per
+        reading as ingested, and after compaction (VACUUM FULL of the phase's partition, to measure what the
+        live rows take; in production the freed space is reused by new rows instead)."""
+        import datetime
+
+        from django.db import connection, transaction
+
+        from worksafe.monitoring import compact, store
+        from worksafe.monitoring.ingest import Ingestor, Message
+
+        between_phases()
+        day, base = self.next_day()
+        gws = len(self.site)
+        seq0 = self.take_seq(rounds * gws)
+        t = Templates(self.site, 1)
+        batches = [[Message(t.payload(g, seq0 + r, base + r * 5000), source="bench", credit_code=self.site[g][0],
+                            gateway_code=self.site[g][1]) for g in range(gws)] for r in range(rounds)]
+        ing = Ingestor()
+        since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
+        before = partition_stats(day)
+        for batch in batches:
+            ing.process(batch)
+        ing.flush_last_values(force=True)
+        connection.close()
+        size, n = partition_stats(day)
+        as_ingested = (size - before[0]) / (n - before[1])
+        upto = datetime.datetime.now(datetime.UTC)
+        started = time.perf_counter()
+        with transaction.atomic():
+            got = compact.compact_window(since, upto)
+        wall = time.perf_counter() - started
+        with connection.cursor() as cur:
+            cur.execute(f"VACUUM FULL {store.partition_name(day)}")
+        size, n = partition_stats(day)
+        out = {"label": label, "readings": n, "as_ingested": as_ingested, "compacted": size / n, "rows": got["merged"],
+               "written": got["written"], "compact_wall": wall}
+        log(f"{label}: {n:,} one-reading messages, {as_ingested:.1f} B/reading as ingested; compaction merged "
+            f"{got['merged']:,} rows into {got['written']:,} in {wall:.2f} s; {size / n:.1f} B/reading after it")
+        return out
+
     # raw COPY ceiling --------------------------------------------------------------------------------------
     def phase_copy(self, per_msg: int, messages: int, label: str) -> dict:
         """The same rows the pipeline stores, pre-built (decode + pack untimed), binary COPY per micro-batch."""
@@ -847,6 +891,12 @@ def report(args, res: dict, meta: dict) -> str:
     goal("batched readings/s (2 workers)", rate("batched2"), "≥ 250,000", lambda v: v >= 250_000)
     goal("unbatched readings/s (1 worker)", rate("unbatched"), "≥ 25,000", lambda v: v >= 25_000)
     goal("unbatched readings/s (2 workers)", rate("unbatched2"), "≥ 25,000", lambda v: v >= 25_000)
+    slow = res.get("slow")
+    if slow:
+        goal("disk bytes per reading (slow one-reading gateways, as ingested)", slow["as_ingested"], "≤ 60",
+             lambda v: v <= 60, "{:.1f}")
+        goal("disk bytes per reading (slow one-reading gateways, after compaction)", slow["compacted"], "≤ 60",
+             lambda v: v <= 60, "{:.1f}")
     lat = res.get("latency")
     goal("alarm latency p50 at 100k/s", lat and lat["p50"], "–", lambda v: True, "{:.3f} s")
     goal("alarm latency p99 at 100k/s", lat and lat["p99"], "≤ 1 s", lambda v: v <= 1.0, "{:.3f} s")
@@ -892,9 +942,8 @@ def main(argv=None) -> None:
 
     from worksafe.monitoring.models import Gateway
 
-    if new:
-        log(f"migrating {args.database_url}")
-        call_command("migrate", verbosity=0)
+    log(f"migrating {args.database_url}" + ("" if new else " (kept: only what is new)"))
+    call_command("migrate", verbosity=0)
     if not Gateway.objects.exists():
         t = time.time()
         build_site(args.gateways, args.points)
@@ -922,6 +971,9 @@ def main(argv=None) -> None:
                     res["inproc"] = bench.phase_inproc(100, min(B, 10_000), "in-process pipeline, 100/msg (no MQTT)")
                     res["inproc_unbatched"] = bench.phase_inproc(1, min(U, 50_000),
                                                                  "in-process pipeline, 1/msg (no MQTT)")
+                elif phase == "slow":
+                    res["slow"] = bench.phase_slow(max(10, min(U, 30_000) // len(bench.site)),
+                                                   "slow gateways (1 reading every 5 s each), in-process")
                 elif phase == "copy":
                     res["copy"] = bench.phase_copy(100, B, "raw COPY ceiling, 100/row")
                     res["copy_unbatched"] = bench.phase_copy(1, min(U, 100_000), "raw COPY ceiling, 1/row")

@@ -37,7 +37,7 @@ COLUMNS = ("gateway_id", "seq", "day", "t0", "received_at", "n", "msgs", "data")
 # SQL can build one with int4send(…) || int2send(…) || int8send(…)).
 MSG = np.dtype([("dseq", ">u4"), ("n", ">u2"), ("digest", ">i8")])
 ROW_BYTES = 1600  # a row's msgs + data stay below PostgreSQL's TOAST threshold (~2 kB a row): no TOAST
-SPAN_MS = 60_000  # a row's messages start within a minute of each other: readers look back at least that far
+SPAN_MS = 300_000  # a row's messages start within 5 minutes of each other: readers look back at least that far
 
 _PG_DDL = [
     f"""CREATE TABLE {TABLE} (

@@ -342,10 +342,11 @@ class StepResult:
 
 def steps() -> list[tuple[str, object, bool]]:
     """(name, callable(now, using), needs the tick lock) in the order they run."""
-    from worksafe.monitoring import outbox, rollup, warning_level
+    from worksafe.monitoring import compact, outbox, rollup, warning_level
 
     return [
         ("rollup", lambda now, using: rollup.run(now, using), True),
+        ("compaction", lambda now, using: compact.run(now, using), True),
         ("interruptions", detect_interruptions, True),
         ("sequence_gaps", detect_sequence_gaps, True),
         ("flatlines", detect_flatlines, True),

@@ -480,7 +480,7 @@ def test_run_once_runs_every_step_without_error(site):
     world, *_ = site
     send(world, Ingestor(), 1, [("LT-1001", real_ms() - 1000, 16.0)])
     results = tick.run_once(datetime.datetime.now(UTC) + datetime.timedelta(minutes=15))
-    assert [r.name for r in results] == ["rollup", "interruptions", "sequence_gaps", "flatlines", "quiet_events",
+    assert [r.name for r in results] == ["rollup", "compaction", "interruptions", "sequence_gaps", "flatlines", "quiet_events",
                                          "escalation", "warnings", "outbox", "retention"]
     assert [r.error for r in results if r.error] == []
     assert Alarm.objects.get().escalation == 1
