@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import datetime
 import logging
-import time
 
 import numpy as np
-from django.db import connections, transaction
+from django.db import connections
 
 from worksafe.monitoring import codec, rollup, store
 from worksafe.monitoring.models import Watermark
@@ -49,34 +48,10 @@ def run(now: datetime.datetime | None = None, using: str = "default", budget_s: 
     if rolled is None:
         return totals  # nothing rolled up yet
     upto = min(rolled, now - datetime.timedelta(milliseconds=2 * store.SPAN_MS))
-    started = time.monotonic()
-    while time.monotonic() - started < budget_s:
-        with transaction.atomic(using=using):
-            mark = _watermark(using, upto)
-            if mark.value >= upto:
-                break
-            end = min(upto, mark.value + WINDOW)
-            got = compact_window(mark.value, end, using)
-            Watermark.objects.using(using).filter(pk=WATERMARK).update(value=end, updated_at=now)
+    for got in rollup.in_windows(WATERMARK, upto, compact_window, now, using, budget_s, WINDOW):
         for k in totals:
             totals[k] += got[k]
     return totals
-
-
-def _watermark(using: str, upto: datetime.datetime) -> Watermark:
-    mark = Watermark.objects.using(using).select_for_update().filter(pk=WATERMARK).first()
-    if mark is None:  # first run: start before the oldest stored row
-        with connections[using].cursor() as cur:
-            cur.execute(f"SELECT MIN(received_at) FROM {store.TABLE}")
-            oldest = cur.fetchone()[0]
-        if isinstance(oldest, str):
-            oldest = datetime.datetime.fromisoformat(oldest)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        start = oldest - datetime.timedelta(microseconds=1) if oldest is not None else upto
-        Watermark.objects.using(using).bulk_create([Watermark(name=WATERMARK, value=start)], ignore_conflicts=True)
-        mark = Watermark.objects.using(using).select_for_update().get(pk=WATERMARK)
-    return mark
 
 
 def compact_window(after: datetime.datetime, upto: datetime.datetime, using: str = "default") -> dict:

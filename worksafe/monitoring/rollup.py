@@ -42,31 +42,42 @@ def run(now: datetime.datetime | None = None, using: str = "default", budget_s: 
     (the rest is taken next time)."""
     now = now or datetime.datetime.now(UTC)
     upto = now - datetime.timedelta(seconds=settings.MONITORING_ROLLUP_LAG_S)
+    # Catching up over a quiet stretch (first run, a long stop): widen the window while it finds nothing.
+    return sum(in_windows(WATERMARK, upto, merge_window, now, using, budget_s, WINDOW, MAX_WINDOW))
+
+
+def in_windows(name: str, upto: datetime.datetime, work, now: datetime.datetime, using: str, budget_s: float,
+               window: datetime.timedelta, max_window: datetime.timedelta | None = None) -> list:
+    """Run `work(after, end, using)` over the rows received from watermark `name` up to `upto`, a window of
+    received time per transaction; the watermark moves in the same transaction, so a crash repeats nothing.
+    With `max_window`, a window where `work` found nothing (a falsy result) is followed by a 4× wider one.
+    Stops after `budget_s`; returns the results of the windows done."""
     started = time.monotonic()
-    total = 0
-    window = WINDOW
+    results = []
+    width = window
     while time.monotonic() - started < budget_s:
         with transaction.atomic(using=using):
-            mark = _watermark(using, upto)
+            mark = watermark(name, using, upto)
             if mark.value >= upto:
                 break
-            end = min(upto, mark.value + window)
-            merged = merge_window(mark.value, end, using)
-            Watermark.objects.using(using).filter(pk=WATERMARK).update(value=end, updated_at=now)
-        total += merged
-        # Catching up over a quiet stretch (first run, a long stop): widen the window while it finds nothing.
-        window = WINDOW if merged else min(window * 4, MAX_WINDOW)
-    return total
+            end = min(upto, mark.value + width)
+            result = work(mark.value, end, using)
+            Watermark.objects.using(using).filter(pk=name).update(value=end, updated_at=now)
+        results.append(result)
+        if max_window is not None:
+            width = window if result else min(width * 4, max_window)
+    return results
 
 
-def _watermark(using: str, upto: datetime.datetime) -> Watermark:
-    mark = Watermark.objects.using(using).select_for_update().filter(pk=WATERMARK).first()
+def watermark(name: str, using: str, upto: datetime.datetime) -> Watermark:
+    """The watermark `name`, locked; on the first run it starts just before the oldest stored row (or at
+    `upto` when there is none)."""
+    mark = Watermark.objects.using(using).select_for_update().filter(pk=name).first()
     if mark is None:
-        # First run: start just before the oldest stored row (or at `upto` when there is none).
         oldest = ReadingBatch.objects.using(using).order_by("received_at").values_list("received_at", flat=True)[:1]
         start = oldest[0] - datetime.timedelta(microseconds=1) if oldest else upto
-        Watermark.objects.using(using).bulk_create([Watermark(name=WATERMARK, value=start)], ignore_conflicts=True)
-        mark = Watermark.objects.using(using).select_for_update().get(pk=WATERMARK)
+        Watermark.objects.using(using).bulk_create([Watermark(name=name, value=start)], ignore_conflicts=True)
+        mark = Watermark.objects.using(using).select_for_update().get(pk=name)
     return mark
 
 

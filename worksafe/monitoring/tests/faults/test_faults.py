@@ -27,6 +27,16 @@ def settle(s, seconds: float) -> None:
     s.gateway.wait_acked()
 
 
+def checksums_after_stop(s) -> None:
+    """I5: stop the worker and PostgreSQL cleanly, then verify every data page's checksum (pg_checksums)."""
+    s.worker.terminate()
+    s.connect().close()
+    s.conn = None
+    s.cluster.pg.stop("fast")
+    report = s.cluster.pg.checksums()
+    assert report == "", f"I5 violated: data checksums\n{report}"
+
+
 def backfill(s) -> list[int]:
     """What a gateway does when the platform reports a sequence gap: send the missing messages again."""
     stored = s.check(lost_ok=True)
@@ -179,13 +189,8 @@ def test_f4_postgresql_down_for_ten_seconds(scenario):
     s.drained(timeout=90)
     assert s.check().missing == 0
     amcheck(s.connect())
-    s.worker.terminate()
-    s.connect().close()
-    s.conn = None
-    s.cluster.pg.stop("fast")
-    report = s.cluster.pg.checksums()
+    checksums_after_stop(s)
     s.cluster.pg.start()
-    assert report == "", f"I5 violated: data checksums\n{report}"
 
 
 @pytest.mark.faults
@@ -342,12 +347,7 @@ def test_f9_disk_full_on_the_postgresql_volume(disk_full_scenario):
     s.drained(timeout=90)
     assert s.check().missing == 0
     amcheck(s.connect())
-    s.worker.terminate()
-    s.conn.close()
-    s.conn = None
-    s.cluster.pg.stop("fast")
-    report = s.cluster.pg.checksums()
-    assert report == "", f"I5 violated: data checksums\n{report}"
+    checksums_after_stop(s)
 
 
 @pytest.mark.faults
