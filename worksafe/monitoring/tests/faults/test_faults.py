@@ -27,8 +27,14 @@ def settle(s, seconds: float) -> None:
     s.gateway.wait_acked()
 
 
-def checksums_after_stop(s) -> None:
-    """I5: stop the worker and PostgreSQL cleanly, then verify every data page's checksum (pg_checksums)."""
+def recovers_intact(s) -> None:
+    """After a database fault: the worker is healthy again, the backlog drains, I1–I3 hold, indexes pass amcheck
+    and, with the worker and PostgreSQL stopped cleanly, every data page's checksum verifies (I5)."""
+    s.worker.wait_healthy(60)
+    settle(s, 0.5)
+    s.drained(timeout=90)
+    assert s.check().missing == 0
+    amcheck(s.connect())
     s.worker.terminate()
     s.connect().close()
     s.conn = None
@@ -184,12 +190,7 @@ def test_f4_postgresql_down_for_ten_seconds(scenario):
     time.sleep(10)
     assert s.worker.alive()
     s.cluster.pg.start()
-    s.worker.wait_healthy(60)
-    settle(s, 0.5)
-    s.drained(timeout=90)
-    assert s.check().missing == 0
-    amcheck(s.connect())
-    checksums_after_stop(s)
+    recovers_intact(s)
     s.cluster.pg.start()
 
 
@@ -342,12 +343,7 @@ def test_f9_disk_full_on_the_postgresql_volume(disk_full_scenario):
     volume.release()
     if not s.cluster.pg.running():  # it PANICked on WAL and could not come back without space
         s.cluster.pg.start()
-    s.worker.wait_healthy(60)
-    settle(s, 0.5)
-    s.drained(timeout=90)
-    assert s.check().missing == 0
-    amcheck(s.connect())
-    checksums_after_stop(s)
+    recovers_intact(s)
 
 
 @pytest.mark.faults
