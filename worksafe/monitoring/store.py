@@ -327,7 +327,7 @@ def stored_digests(wanted: list[Entry], using: str = "default", span_ms: int = S
             lo = [codec.ms_to_datetime(e.t0_ms - span_ms) for e in wanted]
             hi = [codec.ms_to_datetime(e.t0_ms) for e in wanted]
             cur.execute(
-                f"SELECT DISTINCT b.gateway_id, b.seq, b.t0, b.msgs, b.data FROM "
+                f"SELECT DISTINCT b.gateway_id, b.seq, b.msgs FROM "
                 f"unnest(%s::integer[], %s::timestamptz[], %s::timestamptz[]) AS w(g, lo, hi) "
                 f"JOIN {TABLE} b ON b.gateway_id = w.g AND b.t0 BETWEEN w.lo AND w.hi "
                 f"AND b.day BETWEEN (w.lo AT TIME ZONE 'UTC')::date AND (w.hi AT TIME ZONE 'UTC')::date",
@@ -336,11 +336,11 @@ def stored_digests(wanted: list[Entry], using: str = "default", span_ms: int = S
         else:
             rows = []
             for e in wanted:
-                cur.execute(f"SELECT gateway_id, seq, t0, msgs, data FROM {TABLE} WHERE gateway_id = %s "
+                cur.execute(f"SELECT gateway_id, seq, msgs FROM {TABLE} WHERE gateway_id = %s "
                             "AND t0 BETWEEN %s AND %s",
                             [e.gateway_id, codec.ms_to_datetime(e.t0_ms - span_ms), codec.ms_to_datetime(e.t0_ms)])
                 rows += cur.fetchall()
-    for g, seq0, _t0, msgs, _data in rows:
+    for g, seq0, msgs in rows:
         meta = np.frombuffer(bytes(msgs), dtype=MSG)
         for dseq, digest in zip(meta["dseq"].tolist(), meta["digest"].tolist(), strict=True):
             if (g, seq0 + dseq) in keys:
