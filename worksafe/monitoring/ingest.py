@@ -464,11 +464,7 @@ class Ingestor:
                     is_cand[i] = True
         late = good & (ts <= self.seen()[pidx])
         if late.any():  # older than what the point has seen: a late normal reading may end an alarm early
-            first_late = int(ts[late].min())
-            late_ids = d.ids[np.unique(pidx[late])].tolist()
-            for p in Alarm.objects.using(self.using).filter(point_id__in=late_ids).exclude(
-                    cleared_at__lt=codec.ms_to_datetime(first_late)).values_list("point_id", flat=True).distinct():
-                is_cand[d.by_point_id[p]] = True
+            self._late_candidates(is_cand, pidx[late], ts[late])
         candidates = np.flatnonzero(is_cand)
         if not len(candidates):
             return
@@ -488,6 +484,24 @@ class Ingestor:
             if point is None:
                 continue
             self._evaluate_point(point, i, t_sel[g].tolist(), v_sel[g].tolist(), now)
+
+    def _late_candidates(self, is_cand: np.ndarray, pidx: np.ndarray, ts: np.ndarray) -> None:
+        """Late readings inside the watch band matter only where they fall inside one of their point's alarms
+        (from its crossing to its clearing, or still open): there they may end it earlier. Elsewhere the point
+        was normal at that time and such a reading changes nothing, so backfilled normal data is not replayed
+        (before, any alarm of the point after the backfilled period sent every batch of it to a replay)."""
+        d = self.directory
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for pid, raised, cleared in Alarm.objects.using(self.using).filter(
+                point_id__in=d.ids[np.unique(pidx)].tolist()).exclude(
+                cleared_at__lt=codec.ms_to_datetime(int(ts.min()))).values_list("point_id", "raised_ms", "cleared_at"):
+            end = reevaluate.FOREVER if cleared is None else int(cleared.timestamp() * 1000)
+            spans.setdefault(pid, []).append((raised, end))
+        for pid, intervals in spans.items():
+            i = d.by_point_id[pid]
+            t = ts[pidx == i]
+            if any(((t >= lo) & (t <= hi)).any() for lo, hi in intervals):
+                is_cand[i] = True
 
     def _evaluate_point(self, point: Point, i: int, ts: list[int], values: list[float], now) -> None:
         d = self.directory

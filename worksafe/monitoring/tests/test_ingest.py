@@ -197,6 +197,29 @@ def test_late_normal_reading_splits_an_alarm(site):
     assert replayed_alarms(level) == [("H", t, t + 2000), ("H", t + 5000, t + 6000)]
 
 
+def test_backfilled_normal_readings_outside_any_alarm_are_not_replayed(site, monkeypatch):
+    from worksafe.monitoring import reevaluate
+
+    world, gw, level, gas = site
+    t = now_ms() - 3_600_000
+    ing = Ingestor()
+    ing.process([msg(world, 100, [("LT-1001", t + 100_000, 16.0)])])  # an alarm, later than the backfill …
+    ing.process([msg(world, 101, [("LT-1001", t + 101_000, 10.0)])])  # … cleared
+    replays = []
+    real = reevaluate.reevaluate_point
+    monkeypatch.setattr(reevaluate, "reevaluate_point", lambda *a, **k: replays.append(a[3]) or real(*a, **k))
+    # an hour-old gap backfilled with normal readings: nothing to replay, nothing changes
+    ing.process([msg(world, k, [("LT-1001", t + k * 1000, 9.0)]) for k in range(1, 60)])
+    assert replays == [] and replayed_alarms(level) == [("H", t + 100_000, t + 101_000)]
+    # a late normal reading inside the alarm ends it earlier: that one is replayed
+    ing.process([msg(world, 99, [])])
+    ing.process([msg(world, 80, [("LT-1001", t + 100_500, 10.0)])])
+    assert replays == [t + 100_500] and replayed_alarms(level) == [("H", t + 100_000, t + 100_500)]
+    # a late excursion is always replayed: nothing below the set point came until 100.5 s, so it is the same alarm
+    ing.process([msg(world, 70, [("LT-1001", t + 70_000, 17.0)])])
+    assert replays == [t + 100_500, t + 70_000] and replayed_alarms(level) == [("H", t + 70_000, t + 100_500)]
+
+
 def test_alarm_order_does_not_depend_on_arrival_order(site):
     world, gw, level, gas = site
     t = now_ms()
