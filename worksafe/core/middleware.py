@@ -76,7 +76,9 @@ class SecurityPolicyMiddleware:
             logout(request)
             return redirect(f"{reverse('core:login')}?next={request.path}")
         if user.roles & set(settings.PRIVILEGED_ROLES):
-            request.session.set_expiry(settings.SESSION_IDLE_MINUTES_PRIVILEGED * 60)
+            idle = settings.SESSION_IDLE_MINUTES_PRIVILEGED * 60
+            if request.session.get("_session_expiry") != idle:  # set once: setting it marks the session changed
+                request.session.set_expiry(idle)
         if request.path.startswith(_OPEN_PREFIXES) or request.path.startswith("/api/"):
             return None
         if user.must_change_password or password_expired(user):
@@ -104,15 +106,28 @@ def otp_required(user) -> bool:
 BACKGROUND_HEADER = "X-Background"  # set by pages' own polls (inbox badge, live board values and map)
 
 
+TOUCHED = "_touched"  # session key: when the session row was last saved (epoch s)
+TOUCH_EVERY_S = 60
+
+
 class SessionMiddleware(DjangoSessionMiddleware):
-    """Django's session middleware, except that background polls do not save the session.
+    """Django's session middleware, except that background polls do not save the session, and an unchanged
+    session is saved at most once a minute.
 
     A page left open polls every few seconds; that is not the user doing anything, so it must not push the
-    idle timeout back (SESSION_SAVE_EVERY_REQUEST would) — and not writing the session row on every poll
-    also spares the database.
+    idle timeout back (SESSION_SAVE_EVERY_REQUEST would). And a page with a map loads its data with a few
+    requests at once: saving the same session row from each of them is wasted writes, and on SQLite they
+    collided ("database table is locked") and one of them failed. Refreshing the idle timeout once a minute
+    keeps it accurate to a minute.
     """
 
     def process_response(self, request, response):
         if request.headers.get(BACKGROUND_HEADER):
             return response
+        session = getattr(request, "session", None)
+        if session is not None and settings.SESSION_SAVE_EVERY_REQUEST and not session.is_empty():
+            now = time.time()
+            if not session.modified and now - session.get(TOUCHED, 0) < TOUCH_EVERY_S:
+                return response
+            session[TOUCHED] = now
         return super().process_response(request, response)

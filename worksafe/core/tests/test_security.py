@@ -305,6 +305,28 @@ def test_background_polls_do_not_push_the_idle_timeout_back(alice):
     assert Session.objects.get(session_key=key).expire_date > soon + timedelta(minutes=1)  # a click is
 
 
+def test_an_unchanged_session_is_saved_at_most_once_a_minute(alice):
+    """A page's own data requests (map layers …) come together: one save of the session row is enough."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from worksafe.core.middleware import TOUCHED
+
+    client = Client()
+    login(client, "alice", PASSWORD)
+    assert client.get(reverse("core:profile")).status_code == 200
+    key = client.session.session_key
+    soon = timezone.now() + timedelta(seconds=30)
+    Session.objects.filter(session_key=key).update(expire_date=soon)
+    assert client.get(reverse("core:profile")).status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == soon  # saved less than a minute ago: not again
+    store = SessionStore(session_key=key)
+    store[TOUCHED] -= 61
+    store.save()
+    Session.objects.filter(session_key=key).update(expire_date=soon)
+    assert client.get(reverse("core:profile")).status_code == 200
+    assert Session.objects.get(session_key=key).expire_date > soon + timedelta(minutes=1)  # a minute later: saved
+
+
 def test_idle_session_is_not_accepted(alice):
     client = Client()
     login(client, "alice", PASSWORD)
