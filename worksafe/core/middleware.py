@@ -122,12 +122,19 @@ class SessionMiddleware(DjangoSessionMiddleware):
     """
 
     def process_response(self, request, response):
-        if request.headers.get(BACKGROUND_HEADER):
-            return response
         session = getattr(request, "session", None)
+        if request.headers.get(BACKGROUND_HEADER):
+            return self._unsaved(session, response)
         if session is not None and settings.SESSION_SAVE_EVERY_REQUEST and not session.is_empty():
             now = time.time()
             if not session.modified and now - session.get(TOUCHED, 0) < TOUCH_EVERY_S:
-                return response
+                return self._unsaved(session, response)
             session[TOUCHED] = now
         return super().process_response(request, response)
+
+    @staticmethod
+    def _unsaved(session, response):
+        """The response without saving the session; it still varies on the cookie if the session was read."""
+        if session is not None and session.accessed:
+            patch_vary_headers(response, ("Cookie",))
+        return response
