@@ -75,10 +75,7 @@ class SecurityPolicyMiddleware:
         elif now - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
             logout(request)
             return redirect(f"{reverse('core:login')}?next={request.path}")
-        if user.roles & set(settings.PRIVILEGED_ROLES):
-            idle = settings.SESSION_IDLE_MINUTES_PRIVILEGED * 60
-            if request.session.get("_session_expiry") != idle:  # set once: setting it marks the session changed
-                request.session.set_expiry(idle)
+        privileged_expiry(request.session, user)
         if request.path.startswith(_OPEN_PREFIXES) or request.path.startswith("/api/"):
             return None
         if user.must_change_password or password_expired(user):
@@ -90,6 +87,14 @@ class SecurityPolicyMiddleware:
                 return redirect(f"{reverse('core:otp_verify')}?next={request.path}")
             return redirect("core:otp_setup")
         return None
+
+
+def privileged_expiry(session, user) -> None:
+    """Privileged users (三员 and leaders) time out sooner; set once, as setting it marks the session changed."""
+    if user.roles & set(settings.PRIVILEGED_ROLES):
+        idle = settings.SESSION_IDLE_MINUTES_PRIVILEGED * 60
+        if session.get("_session_expiry") != idle:
+            session.set_expiry(idle)
 
 
 def password_expired(user) -> bool:

@@ -16,16 +16,13 @@ def _logged_in(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
         import time
 
-        from django.conf import settings
-
-        from worksafe.core.middleware import TOUCHED
+        from worksafe.core.middleware import TOUCHED, privileged_expiry
 
         # Everything the session middleware would otherwise add on the first request (and save again for).
         now = time.time()
         request.session["login_at"] = now
         request.session[TOUCHED] = now
-        if user.roles & set(settings.PRIVILEGED_ROLES):
-            request.session.set_expiry(settings.SESSION_IDLE_MINUTES_PRIVILEGED * 60)
+        privileged_expiry(request.session, user)
     audit.record(AuditEntry.Action.LOGIN, user, user=user)
 
 

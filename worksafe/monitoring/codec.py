@@ -199,3 +199,15 @@ def unpack(t0: int, data: bytes) -> np.ndarray:
 
 def ms_to_datetime(ms: int) -> datetime.datetime:
     return EPOCH + datetime.timedelta(milliseconds=int(ms))
+
+
+def aware(value: datetime.datetime | str) -> datetime.datetime:
+    """A timestamp read with raw SQL as an aware datetime (SQLite returns the stored text, naive = UTC)."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
+
+
+def datetime_to_ms(value: datetime.datetime | str) -> int:
+    """Epoch ms of a timestamp (the inverse of ms_to_datetime; raw SQLite text too)."""
+    return (aware(value) - EPOCH) // _MS

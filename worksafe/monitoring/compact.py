@@ -107,10 +107,9 @@ def _entries(group: list) -> tuple[list[store.Entry], np.ndarray, datetime.datet
     entries, parts, at = [], [], 0
     received = None
     for gateway_id, seq0, _day, t0, rec_at, msgs, data in group:
-        t0 = _aware(t0)
-        rec_at = _aware(rec_at)
+        rec_at = codec.aware(rec_at)
         received = rec_at if received is None or rec_at > received else received
-        row_t0 = (t0 - codec.EPOCH) // _MS
+        row_t0 = codec.datetime_to_ms(t0)
         for seq, digest, rec in store.messages(seq0, row_t0, msgs, data):
             n = len(rec)
             if n:
@@ -127,14 +126,5 @@ def _entries(group: list) -> tuple[list[store.Entry], np.ndarray, datetime.datet
     return entries, records, received
 
 
-_MS = datetime.timedelta(milliseconds=1)
-
-
 def _seqs(seq0: int, msgs: bytes) -> frozenset:
     return frozenset((seq0 + np.frombuffer(bytes(msgs), dtype=store.MSG)["dseq"].astype(np.int64)).tolist())
-
-
-def _aware(value) -> datetime.datetime:
-    if isinstance(value, str):  # SQLite: the raw text
-        value = datetime.datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

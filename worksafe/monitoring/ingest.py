@@ -197,17 +197,9 @@ class Ingestor:
         ids = sorted({e.gateway_id for e in entries})
         if not ids:
             return {}
-        conn = connections[self.using]
-        with conn.cursor() as cur:
-            if conn.vendor == "postgresql":
-                cur.execute("SELECT id, first_seq, max_seq, holes, seq_forgotten FROM monitoring_gateway "
-                            "WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
-            else:  # SQLite: one writer at a time anyway
-                cur.execute("SELECT id, first_seq, max_seq, holes, seq_forgotten FROM monitoring_gateway WHERE id IN "
-                            f"({', '.join(['%s'] * len(ids))})", ids)
-            rows = cur.fetchall()
-        return {gid: store.SeqState(first, top, json.loads(holes) if isinstance(holes, str) else holes or [], forgotten)
-                for gid, first, top, holes, forgotten in rows}
+        rows = (Gateway.objects.using(self.using).select_for_update(no_key=True).filter(id__in=ids).order_by("id")
+                .values_list("id", "first_seq", "max_seq", "holes", "seq_forgotten"))  # SQLite: one writer anyway
+        return {gid: store.SeqState(first, top, holes, forgotten) for gid, first, top, holes, forgotten in rows}
 
     def _classify(self, entries: list[store.Entry], states: dict[int, store.SeqState]) -> _Sorted:
         """New, redelivered (same digest) and altered (another digest) messages. Above the highest sequence
@@ -251,7 +243,6 @@ class Ingestor:
         b_ts: list[int] = []
         b_values: list[float] = []
         b_quality: list[int] = []
-        t0s: list[int] = []
         for m in messages:
             gw = d.by_id.get(m.gateway_id) if m.gateway_id is not None else d.by_topic.get(
                 (m.credit_code, m.gateway_code))
@@ -303,9 +294,7 @@ class Ingestor:
                 first = out.entries[seen[key]]
                 status = "duplicate" if first.digest == entry.digest else "conflict"
                 if status == "conflict":
-                    out.dead.append(DeadLetter(source=m.source, gateway_id=gw.id, enterprise_id=gw.enterprise_id,
-                                               reason="altered_resend", payload=m.payload,
-                                               detail=f"seq {dec.seq} was already received with other content"))
+                    out.altered(m, gw, dec.seq)
                 out.outcomes.append(Outcome(status, 0, len(errors), "altered_resend" if status == "conflict" else ""))
                 continue
             seen[key] = len(out.entries)
@@ -313,8 +302,6 @@ class Ingestor:
             out.row_outcome.append(len(out.outcomes))
             out.row_gw.append(gw)
             out.row_msg.append(m)
-            out.counts.append(n)
-            t0s.append(t0)
             b_idx += idx
             b_ts += ts
             b_values += values
@@ -325,8 +312,8 @@ class Ingestor:
         out.values = np.array(b_values, dtype=np.float64)
         out.quality = np.frombuffer(bytes(b_quality), dtype=np.uint8)  # 0–2, validated by the decoder
         # Every message's readings packed in one go (relative to each message's t0); store.coalesce cuts rows.
-        out.records = codec.pack_batch(d.ids[out.pidx], out.ts, np.repeat(np.array(t0s, dtype=np.int64), out.counts),
-                                       out.values, out.quality)
+        t0s = np.fromiter((e.t0_ms for e in out.entries), dtype=np.int64, count=len(out.entries))
+        out.records = codec.pack_batch(d.ids[out.pidx], out.ts, np.repeat(t0s, out.counts), out.values, out.quality)
         return out
 
     @staticmethod
@@ -370,10 +357,7 @@ class Ingestor:
                 outcome = prep.outcomes[prep.row_outcome[pos]]
                 if row.key in conflicts:
                     outcome.status, outcome.reason, outcome.stored = "conflict", "altered_resend", 0
-                    gw, m = prep.row_gw[pos], prep.row_msg[pos]
-                    prep.dead.append(DeadLetter(source=m.source, gateway_id=gw.id, enterprise_id=gw.enterprise_id,
-                                                reason="altered_resend", payload=m.payload,
-                                                detail=f"seq {row.seq} was already received with other content"))
+                    prep.altered(prep.row_msg[pos], prep.row_gw[pos], row.seq)
                 else:
                     outcome.status, outcome.stored = "duplicate", 0
         if prep.dead:
@@ -491,12 +475,7 @@ class Ingestor:
         was normal at that time and such a reading changes nothing, so backfilled normal data is not replayed
         (before, any alarm of the point after the backfilled period sent every batch of it to a replay)."""
         d = self.directory
-        spans: dict[int, list[tuple[int, int]]] = {}
-        for pid, raised, cleared in Alarm.objects.using(self.using).filter(
-                point_id__in=d.ids[np.unique(pidx)].tolist()).exclude(
-                cleared_at__lt=codec.ms_to_datetime(int(ts.min()))).values_list("point_id", "raised_ms", "cleared_at"):
-            end = reevaluate.FOREVER if cleared is None else int(cleared.timestamp() * 1000)
-            spans.setdefault(pid, []).append((raised, end))
+        spans = reevaluate.alarm_spans(d.ids[np.unique(pidx)].tolist(), int(ts.min()), self.using)
         for pid, intervals in spans.items():
             i = d.by_point_id[pid]
             t = ts[pidx == i]
@@ -798,7 +777,6 @@ class _Prepared:
     row_outcome: list[int] = field(default_factory=list)  # entries[i] → index into outcomes
     row_gw: list[GatewayInfo] = field(default_factory=list)  # entries[i] → its gateway
     row_msg: list[Message] = field(default_factory=list)  # entries[i] → the message (an altered one is kept)
-    counts: list[int] = field(default_factory=list)  # entries[i]'s readings: [entries[i].start, … + counts[i])
     # The micro-batch's readings (point index, epoch ms, value, quality), message after message.
     pidx: np.ndarray | None = None
     ts: np.ndarray | None = None
@@ -811,6 +789,18 @@ class _Prepared:
     dead: list[DeadLetter] = field(default_factory=list)
     drift: dict[int, int] = field(default_factory=dict)  # gateway id → ms ahead
     unknown: bool = False  # a gateway or point not in the directory (refresh it and try once more)
+
+    @property
+    def counts(self) -> list[int]:
+        """Readings per entry (entries[i]'s are [entries[i].start, … + counts[i]))."""
+        return [e.n for e in self.entries]
+
+    def altered(self, m: Message, gw: GatewayInfo, seq: int) -> None:
+        """An altered re-send: refused, and kept whole in the dead-letter table."""
+        self.dead.append(DeadLetter(source=m.source, gateway_id=gw.id, enterprise_id=gw.enterprise_id,
+                                    reason="altered_resend", payload=m.payload,
+                                    detail=gettext("Sequence number %(seq)s was already received with other "
+                                                   "content; the first version is kept.") % {"seq": seq}))
 
     def reject(self, m: Message, gw: GatewayInfo | None, reason: str, detail: str) -> None:
         self.dead.append(DeadLetter(source=m.source, gateway_id=gw.id if gw else None,

@@ -44,12 +44,19 @@ def _ms(dt: datetime.datetime | None) -> int | None:
     return None if dt is None else int(dt.timestamp() * 1000)
 
 
+def alarm_spans(point_ids: list[int], earliest: int, using: str) -> dict[int, list[tuple[int, int]]]:
+    """{point id: [(crossing ms, clearing ms or FOREVER)]} of the points' alarms not over before `earliest`."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for pid, raised, cleared in Alarm.objects.using(using).filter(point_id__in=point_ids).exclude(
+            cleared_at__lt=codec.ms_to_datetime(earliest)).values_list("point_id", "raised_ms", "cleared_at"):
+        spans.setdefault(pid, []).append((raised, _ms(cleared) or FOREVER))
+    return spans
+
+
 def quiet_start(point: Point, earliest: int, using: str) -> int:
     """The earliest late reading, moved back to the start of any alarm of the point that spans it, so the
     replay starts from a normal state."""
-    alarms = [(a.raised_ms, _ms(a.cleared_at) or FOREVER) for a in
-              Alarm.objects.using(using).filter(point_id=point.pk).exclude(cleared_at__lt=codec.ms_to_datetime(earliest))
-              .only("raised_ms", "cleared_at")]
+    alarms = alarm_spans([point.pk], earliest, using).get(point.pk, [])
     start = earliest
     changed = True
     while changed:

@@ -73,13 +73,13 @@ def partition_name(day: datetime.date) -> str:
     return f"{TABLE}_p{day:%Y%m%d}"
 
 
-def existing_partitions(using: str = "default", table: str = TABLE) -> set[datetime.date]:
+def existing_partitions(using: str = "default") -> set[datetime.date]:
     conn = connections[using]
     if conn.vendor != "postgresql":
         return set()
     with conn.cursor() as cur:
         cur.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s", [table])
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s", [TABLE])
         names = [r[0] for r in cur.fetchall()]
     return {datetime.datetime.strptime(n.rsplit("_p", 1)[1], "%Y%m%d").date() for n in names}
 
@@ -256,8 +256,8 @@ class SeqState:
         """Not new by the bookkeeping and not found stored: the number may lie in a forgotten hole."""
         return self.forgotten is not None and seq <= self.forgotten
 
-    def is_new(self, seq: int) -> bool | None:
-        """True: certainly not stored yet. None: perhaps stored (look it up)."""
+    def is_new(self, seq: int) -> bool:
+        """True: certainly not stored yet. False: perhaps stored (look it up)."""
         if self.top is None or seq > self.top or seq < self.first:
             return True
         for lo, hi, _at in self.holes:  # short: holes close as messages arrive
@@ -265,7 +265,7 @@ class SeqState:
                 return True
             if lo > seq:
                 break
-        return None
+        return False
 
 
 def track_sequence(state: SeqState, seqs: list[int], now_s: int, max_holes: int = MAX_HOLES) -> SeqState:
@@ -414,12 +414,5 @@ def stored_messages(gateway_id: int | None = None, using: str = "default") -> li
         rows = cur.fetchall()
     out = []
     for g, seq0, t0, msgs, data in rows:
-        if isinstance(t0, str):  # SQLite: the raw text
-            t0 = datetime.datetime.fromisoformat(t0)
-        if t0.tzinfo is None:
-            t0 = t0.replace(tzinfo=datetime.UTC)
-        out += [(g, seq, digest, rec) for seq, digest, rec in messages(seq0, (t0 - codec.EPOCH) // _MS, msgs, data)]
+        out += [(g, seq, digest, rec) for seq, digest, rec in messages(seq0, codec.datetime_to_ms(t0), msgs, data)]
     return sorted(out, key=lambda m: (m[0], m[1]))
-
-
-_MS = datetime.timedelta(milliseconds=1)

@@ -305,6 +305,7 @@ def test_an_altered_resend_on_another_day_is_a_conflict(site):
     assert out[0].status == "conflict" and [r[2] for r in stored_readings()] == [5.0]
     dead = DeadLetter.objects.get(reason="altered_resend")
     assert json.loads(bytes(dead.payload))["readings"][0]["value"] == 6.0  # the altered content is kept
+    assert dead.detail == "序号 7 已收到过内容不同的消息；保留首次收到的版本。"
 
 
 def test_a_repeated_heartbeat_is_a_duplicate(site):

@@ -47,8 +47,8 @@ def test_holes_are_capped_oldest_first():
     assert st.holes == [[3, 3, 100], [5, 5, 100], [7, 7, 100]]
 
 
-@pytest.mark.parametrize(("seq", "new"), [(0, True), (1, None), (4, True), (5, True), (6, True), (7, None),
-                                          (10, None), (11, True)])
+@pytest.mark.parametrize(("seq", "new"), [(0, True), (1, False), (4, True), (5, True), (6, True), (7, False),
+                                          (10, False), (11, True)])
 def test_is_new_at_every_boundary(seq, new):
     st = SeqState(1, 10, [[4, 6, 0]])
     assert st.is_new(seq) is new
